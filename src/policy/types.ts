@@ -1,0 +1,131 @@
+/**
+ * The validated, typed form of an X00 policy file. `loadPolicy()` turns YAML into these types; every other module
+ * consumes them and never sees YAML.
+ *
+ * @module
+ */
+
+/** `enforce` denies and logs; `audit` allows and logs. */
+export type Mode = "enforce" | "audit";
+
+/** The `policy:` section: the seed's keys are the contract. */
+export interface ProtectionPolicy {
+  mode: Mode;
+  /** Deny/log opens of `/proc/PID/environ` and `/proc/PID/task/TID/environ`. */
+  block_environ_read: boolean;
+  /** Deny/log opens of `/proc/PID/mem` and the task variant. */
+  block_mem_read: boolean;
+  /** Deny/log ptrace attach/seize, process_vm_readv/writev and pidfd_getfd. */
+  block_ptrace: boolean;
+}
+
+/** Where one value goes in the workload. Exactly one of `env` or `file` is set. */
+export type Delivery =
+  /** A variable in the workload's environment at exec. */
+  | { kind: "env"; var: string }
+  /** A sealed memfd inherited by the workload; `var` receives its `/proc/self/fd/N` path. */
+  | { kind: "file"; var: string };
+
+/** A file source: the whole file content is the value (e.g. a mounted Kubernetes Secret key). */
+export interface FileSource {
+  type: "file";
+  path: string;
+}
+
+/** An env source: a variable of X00's own environment; the workload does not inherit it. */
+export interface EnvSource {
+  type: "env";
+  var: string;
+}
+
+/** A Vault source. */
+export interface VaultSource {
+  type: "vault";
+  /** `kv-v2` reads `<mount>/data/<path>`, `kv-v1` reads `<mount>/<path>`, `dynamic` reads `<path>` as is. */
+  engine: "kv-v2" | "kv-v1" | "dynamic";
+  /** KV mount point (kv engines only), e.g. `secret`. */
+  mount?: string;
+  /** Path below the mount (kv) or the full path (dynamic), e.g. `database/creds/readonly`. */
+  path: string;
+  /** KV v2 version to read; latest when absent. */
+  version?: number;
+  /** The key to deliver when the entry uses `delivery` (single value). */
+  key?: string;
+}
+
+/** Any secret source. */
+export type Source = FileSource | EnvSource | VaultSource;
+
+/** One entry of `secrets:`. */
+export interface SecretSpec {
+  /** Unique name; appears in audit events (values never do). */
+  name: string;
+  source: Source;
+  /**
+   * Key -> delivery. For `file` and `env` sources there is one entry under the key `""` (the whole value); for
+   * Vault sources with `delivery` it is `{ [source.key]: delivery }`, with `keys:` one entry per key.
+   */
+  deliveries: Map<string, Delivery>;
+}
+
+/** The `audit:` section. */
+export interface AuditConfig {
+  /** `stdout` or a file path (opened for append). */
+  output: string;
+  format: "json" | "table";
+}
+
+/** The `rotation:` section: what happens when a Vault value changes while the workload runs. */
+export interface RotationConfig {
+  on_change: "restart" | "signal" | "none";
+  /** Signal sent for `on_change: signal`, e.g. `SIGHUP`. */
+  signal: Deno.Signal;
+  /** Signal used to stop the workload on restart. */
+  stop_signal: Deno.Signal;
+  /** Milliseconds between the stop signal and SIGKILL on restart. */
+  grace_period_ms: number;
+  /** Milliseconds between KV version checks. */
+  poll_interval_ms: number;
+}
+
+/** The `vault:` section (names follow Vault Agent's `vault {}` and `auto_auth {}` stanzas). */
+export interface VaultConfig {
+  address?: string;
+  namespace?: string;
+  ca_cert?: string;
+  ca_path?: string;
+  client_cert?: string;
+  client_key?: string;
+  tls_server_name?: string;
+  tls_skip_verify: boolean;
+  /** Permits `http://` and `tls_skip_verify` in enforce mode. */
+  allow_insecure: boolean;
+  /** Retries on connection errors, 412, 429 and 5xx. */
+  max_retries: number;
+  /** Per-request timeout in milliseconds. */
+  timeout_ms: number;
+  auth: VaultAuthConfig;
+}
+
+/** The `vault.auth` section. */
+export type VaultAuthConfig =
+  | { method: "token"; token_file_path?: string }
+  | {
+    method: "approle";
+    mount_path: string;
+    role_id_file_path: string;
+    secret_id_file_path: string;
+    remove_secret_id_file_after_reading: boolean;
+  }
+  | { method: "kubernetes"; mount_path: string; role: string; token_path: string };
+
+/** A whole validated policy. */
+export interface Policy {
+  /** The file it was loaded from (for messages). */
+  file: string;
+  policy: ProtectionPolicy;
+  secrets: SecretSpec[];
+  audit: AuditConfig;
+  rotation: RotationConfig;
+  vault?: VaultConfig;
+}
