@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Access events and protection records shared by lsm_file_protect.bpf.c, access_monitor.bpf.c and
+ * src/events/access_event.ts (the decoder mirrors this layout). */
+#ifndef __X00_LSM_FILE_PROTECT_H
+#define __X00_LSM_FILE_PROTECT_H
+
+#define X00_TASK_COMM_LEN 16
+#define X00_EXE_LEN 64
+
+/* What was accessed. */
+enum x00_resource {
+	X00_RES_OTHER_ATTACH = 0,     /* another attach-mode access (e.g. perf_event_open) */
+	X00_RES_ENVIRON = 1,          /* /proc/P/environ, /proc/P/task/T/environ */
+	X00_RES_MEM = 2,              /* /proc/P/mem, /proc/P/task/T/mem */
+	X00_RES_PTRACE = 3,           /* ptrace(PTRACE_ATTACH/SEIZE) */
+	X00_RES_PROCESS_VM_READV = 4,
+	X00_RES_PROCESS_VM_WRITEV = 5,
+	X00_RES_PIDFD_GETFD = 6,
+	X00_RES_SECRET_FILE = 7,      /* a fresh open of a protected memfd (/proc/P/fd/N, map_files) */
+	X00_RES_PTRACE_TRACEME = 8,   /* a protected task asked to be traced by an outsider */
+};
+
+/* Which hook saw it. */
+enum x00_hook {
+	X00_HOOK_PTRACE_ACCESS_CHECK = 1,
+	X00_HOOK_FILE_OPEN = 2,
+	X00_HOOK_PTRACE_TRACEME = 3,
+};
+
+/* Flags of a protected process. */
+#define X00_PROT_SUPERVISOR 1 /* the X00 process itself: no one, not even its family, may access it */
+
+/* Value of the `protected` map, keyed by tgid. */
+struct x00_protection {
+	__u32 family; /* processes of one family may access each other (a workload and its children) */
+	__u32 flags;  /* X00_PROT_* */
+};
+
+/* Key of the `secret_inodes` map: a protected memfd. */
+struct x00_inode_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* Argument block of the `register_self` program, passed through BPF_PROG_TEST_RUN. */
+struct x00_register_args {
+	__u32 family;
+	__u32 flags;
+};
+
+/* One record of the access ring buffer. Size: 168 bytes. */
+struct x00_access_event {
+	__u64 ts_ns;            /* bpf_ktime_get_boot_ns() */
+	__u64 accessor_cgroup_id;
+	__u64 target_cgroup_id;
+	__u32 accessor_pid;     /* tgid */
+	__u32 accessor_tid;
+	__u32 accessor_uid;
+	__u32 target_pid;       /* tgid */
+	__u32 target_tid;
+	__u32 target_uid;
+	__u32 resource;         /* enum x00_resource */
+	__u32 ptrace_mode;      /* PTRACE_MODE_* bits as the kernel passed them */
+	__u32 hook;             /* enum x00_hook */
+	__u32 denied;           /* 1 when the access was refused */
+	__u32 family;           /* protection family of the target; 0 when unprotected (audit-all) */
+	__u32 pad;
+	char accessor_comm[X00_TASK_COMM_LEN];
+	char target_comm[X00_TASK_COMM_LEN];
+	char accessor_exe[X00_EXE_LEN]; /* basename of the accessor's executable */
+};
+
+#endif /* __X00_LSM_FILE_PROTECT_H */

@@ -1,0 +1,430 @@
+/**
+ * libbpf bindings (libbpf >= 1.0): open -> configure -> load -> attach -> close, each step a method on an object
+ * that owns its handle. Pointers stay in `#private` fields; callers see objects, numbers and typed errors.
+ *
+ * The library is `libbpf.so.1` from the system, or the file named by `X00_LIBBPF_PATH`.
+ *
+ * @module
+ */
+import { errno, formatVaList } from "./libc.ts";
+
+/** Symbol table of the libbpf functions X00 uses. */
+const LIBBPF_SYMBOLS = {
+  /** __u32 libbpf_major_version(void) */
+  libbpf_major_version: { parameters: [], result: "u32" },
+  /** __u32 libbpf_minor_version(void) */
+  libbpf_minor_version: { parameters: [], result: "u32" },
+  /** int libbpf_strerror(int err, char *buf, size_t size) */
+  libbpf_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn) */
+  libbpf_set_print: { parameters: ["function"], result: "pointer" },
+  /** struct bpf_object *bpf_object__open_mem(const void *buf, size_t sz, const struct bpf_object_open_opts *) */
+  bpf_object__open_mem: { parameters: ["buffer", "usize", "pointer"], result: "pointer" },
+  /** int bpf_object__load(struct bpf_object *obj) */
+  bpf_object__load: { parameters: ["pointer"], result: "i32" },
+  /** void bpf_object__close(struct bpf_object *obj) */
+  bpf_object__close: { parameters: ["pointer"], result: "void" },
+  /** struct bpf_program *bpf_object__next_program(const struct bpf_object *obj, struct bpf_program *prev) */
+  bpf_object__next_program: { parameters: ["pointer", "pointer"], result: "pointer" },
+  /** struct bpf_map *bpf_object__find_map_by_name(const struct bpf_object *obj, const char *name) */
+  bpf_object__find_map_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** const char *bpf_program__name(const struct bpf_program *prog) */
+  bpf_program__name: { parameters: ["pointer"], result: "pointer" },
+  /** const char *bpf_program__section_name(const struct bpf_program *prog) */
+  bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
+  /** int bpf_program__set_autoload(struct bpf_program *prog, bool autoload) */
+  bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
+  /** int bpf_program__fd(const struct bpf_program *prog) */
+  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog) */
+  bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
+  /** int bpf_link__destroy(struct bpf_link *link) */
+  bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_map__fd(const struct bpf_map *map) */
+  bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries) */
+  bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
+  /** int bpf_map__set_initial_value(struct bpf_map *map, const void *data, size_t size) */
+  bpf_map__set_initial_value: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+  /** const void *bpf_map__initial_value(struct bpf_map *map, size_t *psize) */
+  bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags) */
+  bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
+  /** int bpf_map_lookup_elem(int fd, const void *key, void *value) */
+  bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int bpf_map_delete_elem(int fd, const void *key) */
+  bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts) */
+  bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn cb, void *ctx, const void *opts) */
+  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
+  /** int ring_buffer__add(struct ring_buffer *rb, int map_fd, ring_buffer_sample_fn cb, void *ctx) */
+  ring_buffer__add: { parameters: ["pointer", "i32", "function", "pointer"], result: "i32" },
+  /** int ring_buffer__consume(struct ring_buffer *rb) */
+  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
+  /** int ring_buffer__epoll_fd(const struct ring_buffer *rb) */
+  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
+  /** void ring_buffer__free(struct ring_buffer *rb) */
+  ring_buffer__free: { parameters: ["pointer"], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Symbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
+
+/** libbpf could not be found or opened. */
+export class LibbpfNotFoundError extends Error {
+  constructor(path: string, options?: ErrorOptions) {
+    super(
+      `Cannot load libbpf from '${path}': install it (Debian/Ubuntu: apt-get install libbpf1) or set ` +
+        `X00_LIBBPF_PATH to the path of libbpf.so.1`,
+      options,
+    );
+    this.name = "LibbpfNotFoundError";
+  }
+}
+
+/** A libbpf call failed. `errno` is the positive error number; `log` holds what libbpf printed (verifier log). */
+export class BpfError extends Error {
+  /** Positive errno (EPERM = 1, ...). */
+  readonly errno: number;
+  /** What libbpf logged while the call ran (includes the verifier log on load failures). */
+  readonly log: string;
+  constructor(message: string, errnoValue: number, log = "", options?: ErrorOptions) {
+    super(`${message}: ${strerror(errnoValue)} (errno ${errnoValue})`, options);
+    this.name = "BpfError";
+    this.errno = errnoValue;
+    this.log = log;
+  }
+}
+
+let lib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS> | undefined;
+let logLines: string[] = [];
+const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
+const SAMPLE_FN = { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const;
+/** Callbacks handed to libbpf for the life of the process. */
+const keepAlive: Deno.UnsafeCallback<typeof PRINT_FN>[] = [];
+
+/** The path libbpf is loaded from. */
+export function libbpfPath(): string {
+  return Deno.env.get("X00_LIBBPF_PATH") || "libbpf.so.1";
+}
+
+function bpf(): Symbols {
+  if (!lib) {
+    const path = libbpfPath();
+    try {
+      lib = Deno.dlopen(path, LIBBPF_SYMBOLS);
+    } catch (cause) {
+      throw new LibbpfNotFoundError(path, { cause });
+    }
+    const cb = new Deno.UnsafeCallback(PRINT_FN, (_level, fmt, args) => {
+      logLines.push(formatVaList(fmt, args));
+      if (logLines.length > 2000) logLines = logLines.slice(-1000);
+      return 0;
+    });
+    keepAlive.push(cb);
+    lib.symbols.libbpf_set_print(cb.pointer);
+  }
+  return lib.symbols;
+}
+
+/** Runs `fn` and returns its result together with what libbpf logged meanwhile. */
+function withLog<T>(fn: () => T): [T, string] {
+  logLines = [];
+  const r = fn();
+  const log = logLines.join("");
+  logLines = [];
+  return [r, log];
+}
+
+/** libbpf_strerror(3) for a positive errno or libbpf error code. */
+export function strerror(err: number): string {
+  const buf = new Uint8Array(256);
+  bpf().libbpf_strerror(err, buf, BigInt(buf.length));
+  const end = buf.indexOf(0);
+  return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
+}
+
+/** The libbpf version as `major.minor`. */
+export function libbpfVersion(): string {
+  const s = bpf();
+  return `${s.libbpf_major_version()}.${s.libbpf_minor_version()}`;
+}
+
+function cstr(s: string): Uint8Array {
+  return new TextEncoder().encode(s + "\0");
+}
+
+function check(call: string, ret: number): void {
+  if (ret < 0) throw new BpfError(call, -ret);
+}
+
+/** A BPF program of an object. Valid as long as its object is open. */
+export class BpfProgram {
+  #ptr: Deno.PointerObject;
+  /** The C function name. */
+  readonly name: string;
+  /** The ELF section name, e.g. `lsm/file_open`. */
+  readonly section: string;
+
+  /** @internal Created by {@linkcode BpfObject}. */
+  constructor(ptr: Deno.PointerObject) {
+    this.#ptr = ptr;
+    this.name = Deno.UnsafePointerView.getCString(bpf().bpf_program__name(ptr)!);
+    this.section = Deno.UnsafePointerView.getCString(bpf().bpf_program__section_name(ptr)!);
+  }
+
+  /** Whether `load()` loads this program (before load only). */
+  setAutoload(on: boolean): void {
+    check(`Cannot set autoload of ${this.name}`, bpf().bpf_program__set_autoload(this.#ptr, on));
+  }
+
+  /** The program's file descriptor after load (negative if not loaded). */
+  get fd(): number {
+    return bpf().bpf_program__fd(this.#ptr);
+  }
+
+  /** Attaches the program as its section says; the returned link keeps it attached until destroyed. */
+  attach(): BpfLink {
+    const [link, log] = withLog(() => bpf().bpf_program__attach(this.#ptr));
+    if (link === null) {
+      throw new BpfError(
+        `Cannot attach BPF program ${this.name} (${this.section})`,
+        errno() || 1,
+        log,
+      );
+    }
+    return new BpfLink(link, this.name);
+  }
+
+  /**
+   * Runs the program once in the calling thread (BPF_PROG_TEST_RUN) with `ctx` as its context. Returns the
+   * program's return value.
+   */
+  testRun(ctx: Uint8Array): number {
+    const opts = new ArrayBuffer(80);
+    const view = new DataView(opts);
+    view.setBigUint64(0, 80n, true); // sz
+    const ctxPtr = Deno.UnsafePointer.of(ctx);
+    view.setBigUint64(40, BigInt(Deno.UnsafePointer.value(ctxPtr)), true); // ctx_in
+    view.setUint32(56, ctx.byteLength, true); // ctx_size_in
+    const ret = bpf().bpf_prog_test_run_opts(this.fd, new Uint8Array(opts));
+    if (ret < 0) throw new BpfError(`Cannot run BPF program ${this.name}`, errno() || -ret);
+    return view.getUint32(64, true); // retval
+  }
+}
+
+/** An attachment of a program. Destroy it to detach. */
+export class BpfLink {
+  #ptr: Deno.PointerObject | null;
+  /** Name of the attached program. */
+  readonly program: string;
+
+  /** @internal Created by {@linkcode BpfProgram.attach}. */
+  constructor(ptr: Deno.PointerObject, program: string) {
+    this.#ptr = ptr;
+    this.program = program;
+  }
+
+  /** Detaches. Idempotent. */
+  destroy(): void {
+    if (this.#ptr) bpf().bpf_link__destroy(this.#ptr);
+    this.#ptr = null;
+  }
+}
+
+/** A map of an object. Valid as long as its object is open. */
+export class BpfMap {
+  #ptr: Deno.PointerObject;
+  /** The map's name. */
+  readonly name: string;
+
+  /** @internal Created by {@linkcode BpfObject}. */
+  constructor(ptr: Deno.PointerObject, name: string) {
+    this.#ptr = ptr;
+    this.name = name;
+  }
+
+  /** The map's file descriptor (after load). */
+  get fd(): number {
+    return bpf().bpf_map__fd(this.#ptr);
+  }
+
+  /** Sets max_entries (before load). */
+  setMaxEntries(n: number): void {
+    check(`Cannot resize map ${this.name}`, bpf().bpf_map__set_max_entries(this.#ptr, n));
+  }
+
+  /** A copy of the map's initial data (for `.rodata`, `.bss`, `.data`), before load. */
+  initialValue(): Uint8Array {
+    const size = new BigUint64Array(1);
+    const p = bpf().bpf_map__initial_value(this.#ptr, new Uint8Array(size.buffer));
+    if (p === null) throw new BpfError(`Map ${this.name} has no initial value`, 22);
+    const n = Number(size[0]);
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, n)).slice();
+  }
+
+  /** Replaces the map's initial data (before load). */
+  setInitialValue(data: Uint8Array): void {
+    check(
+      `Cannot set initial value of map ${this.name}`,
+      bpf().bpf_map__set_initial_value(this.#ptr, data, BigInt(data.byteLength)),
+    );
+  }
+
+  /** bpf_map_update_elem with flags (0 = BPF_ANY). */
+  update(key: Uint8Array, value: Uint8Array, flags = 0n): void {
+    if (bpf().bpf_map_update_elem(this.fd, key, value, flags) < 0) {
+      throw new BpfError(`Cannot update map ${this.name}`, errno());
+    }
+  }
+
+  /** bpf_map_lookup_elem into `value`; false when the key is absent. */
+  lookup(key: Uint8Array, value: Uint8Array): boolean {
+    if (bpf().bpf_map_lookup_elem(this.fd, key, value) < 0) {
+      const e = errno();
+      if (e === 2) return false; // ENOENT
+      throw new BpfError(`Cannot look up map ${this.name}`, e);
+    }
+    return true;
+  }
+
+  /** bpf_map_delete_elem; false when the key was absent. */
+  delete(key: Uint8Array): boolean {
+    if (bpf().bpf_map_delete_elem(this.fd, key) < 0) {
+      const e = errno();
+      if (e === 2) return false;
+      throw new BpfError(`Cannot delete from map ${this.name}`, e);
+    }
+    return true;
+  }
+}
+
+/** A BPF object (an ELF file of programs and maps), opened from memory. */
+export class BpfObject {
+  #ptr: Deno.PointerObject | null;
+  #image: Uint8Array;
+  /** Name used in messages. */
+  readonly name: string;
+
+  private constructor(ptr: Deno.PointerObject, image: Uint8Array, name: string) {
+    this.#ptr = ptr;
+    this.#image = image;
+    this.name = name;
+  }
+
+  /**
+   * Opens an object from its ELF bytes.
+   *
+   * @example Open, load, attach
+   * ```ts ignore
+   * const obj = BpfObject.openMem(await Deno.readFile("bpf/exec_monitor.bpf.o"), "exec_monitor");
+   * obj.load();
+   * const links = obj.programs().map((p) => p.attach());
+   * ```
+   */
+  static openMem(image: Uint8Array, name: string): BpfObject {
+    const copy = image.slice(); // libbpf may keep pointers into the buffer until load
+    const [ptr, log] = withLog(() =>
+      bpf().bpf_object__open_mem(copy, BigInt(copy.byteLength), null)
+    );
+    if (ptr === null) throw new BpfError(`Cannot open BPF object ${name}`, errno() || 22, log);
+    return new BpfObject(ptr, copy, name);
+  }
+
+  #handle(): Deno.PointerObject {
+    if (!this.#ptr) throw new Error(`BPF object ${this.name} is closed`);
+    return this.#ptr;
+  }
+
+  /** Every program of the object. */
+  programs(): BpfProgram[] {
+    const out: BpfProgram[] = [];
+    let p: Deno.PointerValue = null;
+    while ((p = bpf().bpf_object__next_program(this.#handle(), p)) !== null) {
+      out.push(new BpfProgram(p));
+    }
+    return out;
+  }
+
+  /** The program with this C function name. */
+  program(name: string): BpfProgram {
+    const p = this.programs().find((p) => p.name === name);
+    if (!p) throw new Error(`BPF object ${this.name} has no program ${name}`);
+    return p;
+  }
+
+  /** The map with this name (`.rodata`, `.bss` are named `<obj>.rodata` etc.; use the suffix). */
+  map(name: string): BpfMap {
+    const p = bpf().bpf_object__find_map_by_name(this.#handle(), cstr(name));
+    if (p === null) throw new Error(`BPF object ${this.name} has no map ${name}`);
+    return new BpfMap(p, name);
+  }
+
+  /** Loads (verifies) every autoload program. The error carries the verifier log. */
+  load(): void {
+    const [ret, log] = withLog(() => bpf().bpf_object__load(this.#handle()));
+    if (ret < 0) throw new BpfError(`Cannot load BPF object ${this.name}`, -ret, log);
+    this.#image = new Uint8Array(0);
+  }
+
+  /** Frees the object, its maps and programs (links must be destroyed first). Idempotent. */
+  close(): void {
+    if (this.#ptr) bpf().bpf_object__close(this.#ptr);
+    this.#ptr = null;
+    this.#image = new Uint8Array(0);
+  }
+}
+
+/** Called for each record; `data` is only valid during the call: copy what you keep. */
+export type RingBufferHandler = (data: Uint8Array) => void;
+
+/**
+ * Consumes one or more ring buffer maps without blocking Deno's event loop: `poll()` waits on the ring buffers'
+ * epoll descriptor on a worker thread, then consumes synchronously (handlers run on the main thread).
+ */
+export class RingBuffer {
+  #ptr: Deno.PointerObject | null = null;
+  #callbacks: Deno.UnsafeCallback<typeof SAMPLE_FN>[] = [];
+
+  /** Adds a ring buffer map with its handler. */
+  add(map: BpfMap, handler: RingBufferHandler): void {
+    const cb = new Deno.UnsafeCallback(SAMPLE_FN, (_ctx, data, size) => {
+      if (data === null) return 0;
+      handler(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size))));
+      return 0;
+    });
+    this.#callbacks.push(cb);
+    if (this.#ptr === null) {
+      const p = bpf().ring_buffer__new(map.fd, cb.pointer, null, null);
+      if (p === null) throw new BpfError(`Cannot create ring buffer for ${map.name}`, errno());
+      this.#ptr = p;
+    } else {
+      check(
+        `Cannot add ring buffer ${map.name}`,
+        bpf().ring_buffer__add(this.#ptr, map.fd, cb.pointer, null),
+      );
+    }
+  }
+
+  /** The epoll descriptor that becomes readable when records are waiting. */
+  get epollFd(): number {
+    if (!this.#ptr) throw new Error("ring buffer has no maps");
+    return bpf().ring_buffer__epoll_fd(this.#ptr);
+  }
+
+  /** Consumes every waiting record now; returns how many. */
+  consume(): number {
+    if (!this.#ptr) return 0;
+    const n = bpf().ring_buffer__consume(this.#ptr);
+    if (n < 0) throw new BpfError("Cannot consume ring buffer", -n);
+    return n;
+  }
+
+  /** Frees the ring buffer and its callbacks. Idempotent. */
+  free(): void {
+    if (this.#ptr) bpf().ring_buffer__free(this.#ptr);
+    this.#ptr = null;
+    for (const cb of this.#callbacks) cb.close();
+    this.#callbacks = [];
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * glibc bindings: the only place X00 calls libc directly. Opaque pointers never leave this module; callers get
+ * numbers (file descriptors) and typed errors.
+ *
+ * @module
+ */
+
+/** Symbol table of the libc functions X00 uses. */
+const LIBC_SYMBOLS = {
+  /** int *__errno_location(void) */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** int close(int fd) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int memfd_create(const char *name, unsigned int flags) */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int fcntl(int fd, int cmd, int arg) — called with an int third argument only */
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** ssize_t write(int fd, const void *buf, size_t count) */
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout) — blocks */
+  epoll_wait: {
+    parameters: ["i32", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** int prctl(int option, unsigned long arg2, arg3, arg4, arg5) */
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  /** int setrlimit(int resource, const struct rlimit *rlim) */
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /** long syscall(long number, long a1, long a2, long a3) — used for pidfd_open/pidfd_send_signal */
+  syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
+  /** int vsnprintf(char *str, size_t size, const char *format, va_list ap) */
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  /** char *strerror_r(int errnum, char *buf, size_t buflen) (GNU variant) */
+  strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
+  /** pid_t getpid(void) */
+  getpid: { parameters: [], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Raised when a libc call fails; carries errno. */
+export class LibcError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+  constructor(call: string, errno: number) {
+    super(`${call} failed: ${strerror(errno)} (errno ${errno})`);
+    this.name = "LibcError";
+    this.errno = errno;
+  }
+}
+
+let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/** Opens libc once (glibc's soname). */
+function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  return lib.symbols;
+}
+
+/** The calling thread's errno, read right after a failed call. */
+export function errno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** strerror_r(3) as a string. */
+export function strerror(code: number): string {
+  const buf = new Uint8Array(256);
+  const p = libc().strerror_r(code, buf, BigInt(buf.length));
+  return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
+}
+
+function check(call: string, ret: number | bigint): number {
+  const n = Number(ret);
+  if (n < 0) throw new LibcError(call, errno());
+  return n;
+}
+
+/** memfd_create flags. */
+export const MFD_CLOEXEC = 0x1;
+/** memfd_create flags. */
+export const MFD_ALLOW_SEALING = 0x2;
+/** fcntl commands and seals. */
+export const F_GETFD = 1;
+/** fcntl commands and seals. */
+export const F_SETFD = 2;
+/** fcntl commands and seals. */
+export const FD_CLOEXEC = 1;
+/** fcntl commands and seals. */
+export const F_ADD_SEALS = 1033;
+/** fcntl commands and seals. */
+export const F_GET_SEALS = 1034;
+/** All seals X00 applies to a secret memfd. */
+export const F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8; // SEAL | SHRINK | GROW | WRITE
+
+/** memfd_create(2): returns the new descriptor. */
+export function memfdCreate(name: string, flags: number): number {
+  return check("memfd_create", libc().memfd_create(new TextEncoder().encode(name + "\0"), flags));
+}
+
+/** fcntl(2) with an integer argument. */
+export function fcntl(fd: number, cmd: number, arg = 0): number {
+  return check("fcntl", libc().fcntl(fd, cmd, arg));
+}
+
+/** Writes all of `data` to `fd`. */
+export function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    const chunk = data.subarray(off);
+    off += check("write", libc().write(fd, chunk, BigInt(chunk.length)));
+  }
+}
+
+/** close(2). */
+export function close(fd: number): void {
+  check("close", libc().close(fd));
+}
+
+/** prctl(2). */
+export function prctl(option: number, arg2 = 0n, arg3 = 0n, arg4 = 0n, arg5 = 0n): number {
+  return check("prctl", libc().prctl(option, arg2, arg3, arg4, arg5));
+}
+
+/** PR_SET_DUMPABLE: 0 stops core dumps and makes /proc/self root-owned. */
+export const PR_SET_DUMPABLE = 4;
+
+/** setrlimit(2) with soft = hard = `value`. */
+export function setrlimit(resource: number, value: bigint): void {
+  const buf = new BigUint64Array([value, value]);
+  check("setrlimit", libc().setrlimit(resource, new Uint8Array(buf.buffer)));
+}
+
+/** RLIMIT_CORE. */
+export const RLIMIT_CORE = 4;
+
+const SYS_PIDFD_OPEN = 434;
+
+/** pidfd_open(2). */
+export function pidfdOpen(pid: number): number {
+  return check("pidfd_open", libc().syscall(BigInt(SYS_PIDFD_OPEN), BigInt(pid), 0n, 0n));
+}
+
+/** getpid(2). */
+export function getpid(): number {
+  return libc().getpid();
+}
+
+/**
+ * Waits up to `timeoutMs` for `epfd` to be readable, on a worker thread so Deno's event loop keeps running.
+ * Returns the number of ready events (0 on timeout, EINTR counts as 0).
+ */
+export async function epollWait(epfd: number, timeoutMs: number): Promise<number> {
+  const events = new Uint8Array(12 * 8); // struct epoll_event is 12 bytes packed on x86_64
+  const n = await libc().epoll_wait(epfd, events, 8, timeoutMs);
+  // errno belongs to the worker thread that made the call and cannot be read here; the only error a valid
+  // epoll descriptor can produce is EINTR, so a failure counts as "nothing ready".
+  return n < 0 ? 0 : n;
+}
+
+/** Formats a C `printf` format with a `va_list` (for libbpf's print callback). */
+export function formatVaList(fmt: Deno.PointerValue, args: Deno.PointerValue): string {
+  const buf = new Uint8Array(4096);
+  const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, args);
+  if (n < 0) return "";
+  return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length - 1)));
+}
