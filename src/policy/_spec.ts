@@ -1,0 +1,134 @@
+/**
+ * The vocabulary of the policy format, shared by the validator (`load.ts`) and the JSON Schema (`schema.ts`):
+ * the keys each mapping accepts, the enum values, the patterns and the defaults. A test asserts that the schema
+ * lists exactly these keys.
+ *
+ * @module
+ */
+
+/** The keys every mapping of the format accepts. */
+export const KEYS = {
+  root: ["policy", "secrets", "audit", "rotation", "vault"],
+  policy: ["mode", "block_environ_read", "block_mem_read", "block_ptrace"],
+  secret: ["name", "source", "delivery", "keys"],
+  source: {
+    file: ["type", "path"],
+    env: ["type", "var"],
+    vault: ["type", "engine", "mount", "path", "key", "version"],
+  },
+  delivery: ["env", "file"],
+  audit: ["output", "format"],
+  rotation: ["on_change", "signal", "stop_signal", "grace_period", "poll_interval"],
+  vault: [
+    "address",
+    "namespace",
+    "ca_cert",
+    "ca_path",
+    "client_cert",
+    "client_key",
+    "tls_server_name",
+    "tls_skip_verify",
+    "allow_insecure",
+    "max_retries",
+    "timeout",
+    "auth",
+  ],
+  auth: {
+    token: ["method", "token_file_path"],
+    approle: [
+      "method",
+      "mount_path",
+      "role_id_file_path",
+      "secret_id_file_path",
+      "remove_secret_id_file_after_reading",
+    ],
+    kubernetes: ["method", "mount_path", "role", "token_path"],
+  },
+} as const;
+
+/** `policy.mode` values. */
+export const MODES = ["enforce", "audit"] as const;
+/** `secrets[].source.type` values. */
+export const SOURCE_TYPES = ["file", "env", "vault"] as const;
+/** `secrets[].source.engine` values. */
+export const ENGINES = ["kv-v2", "kv-v1", "dynamic"] as const;
+/** `audit.format` values. */
+export const AUDIT_FORMATS = ["json", "table"] as const;
+/** `rotation.on_change` values. */
+export const ON_CHANGE = ["restart", "signal", "none"] as const;
+/** `vault.auth.method` values. */
+export const AUTH_METHODS = ["token", "approle", "kubernetes"] as const;
+/** Signals accepted for `rotation.signal` (asking the workload to reload). */
+export const RELOAD_SIGNALS = [
+  "SIGHUP",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTERM",
+  "SIGWINCH",
+  "SIGALRM",
+] as const;
+/** Signals accepted for `rotation.stop_signal` (stopping the workload before a restart). */
+export const STOP_SIGNALS = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGHUP",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGKILL",
+] as const;
+
+/** A secret name. */
+export const SECRET_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+/** An environment variable name. */
+export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+/** An absolute path. */
+export const ABSOLUTE_PATH_PATTERN = "^/";
+/** A Vault path: segments separated by `/`, none empty, `.` or `..`, no leading or trailing `/`. */
+export const VAULT_PATH_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/]+(?:/[^/]+)*$";
+/** A duration: `1h`, `5m`, `10s`, `500ms` or a descending combination such as `1m30s`. */
+export const DURATION_PATTERN = "^(?=\\d)(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?$";
+/** A Vault address. */
+export const VAULT_ADDRESS_PATTERN = "^https?://[^/?#\\s]+(?:/[^?#\\s]*)?$";
+
+/** The longest duration any field accepts, in milliseconds (24 hours). */
+export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
+
+/** Default values of optional keys, in the policy's own notation. */
+export const DEFAULTS = {
+  block_environ_read: true,
+  block_mem_read: true,
+  block_ptrace: true,
+  audit_output: "stdout",
+  audit_format: "json",
+  on_change: "restart",
+  signal: "SIGHUP",
+  stop_signal: "SIGTERM",
+  grace_period: "10s",
+  poll_interval: "5m",
+  tls_skip_verify: false,
+  allow_insecure: false,
+  max_retries: 12,
+  timeout: "60s",
+  auth_method: "token",
+  approle_mount_path: "auth/approle",
+  kubernetes_mount_path: "auth/kubernetes",
+  kubernetes_token_path: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  remove_secret_id_file_after_reading: true,
+} as const;
+
+/**
+ * Parses a duration in the policy's notation.
+ *
+ * @param text A duration such as `1m30s`.
+ * @returns Milliseconds, or `undefined` when the text is not a duration.
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = new RegExp(DURATION_PATTERN).exec(text);
+  if (!match) return undefined;
+  const [, h = "0", m = "0", s = "0", ms = "0"] = match;
+  const total = Number(h) * 3_600_000 + Number(m) * 60_000 + Number(s) * 1000 + Number(ms);
+  return Number.isSafeInteger(total) ? total : Number.POSITIVE_INFINITY;
+}

@@ -1,0 +1,679 @@
+/**
+ * Policies shared by the loader's and the schema's tests, so both are held to the same format.
+ *
+ * @module
+ */
+
+/** What the JSON Schema says about a case. */
+export type SchemaVerdict =
+  /** The schema rejects it too. */
+  | "rejects"
+  /** The schema cannot express the rule (uniqueness, duration bounds, YAML-level problems). */
+  | "accepts"
+  /** The text is not YAML the schema can be applied to. */
+  | "skip";
+
+/** A policy the loader must reject. */
+export interface InvalidCase {
+  /** Completes "parsePolicy() rejects ...". */
+  title: string;
+  yaml: string;
+  /** The first error line, `x.yaml:LINE:COL: message`. */
+  error: string;
+  /** The first error's field path. */
+  path: string;
+  schema: SchemaVerdict;
+}
+
+/** A policy the loader and the schema must accept. */
+export interface ValidCase {
+  /** Completes "parsePolicy() accepts ...". */
+  title: string;
+  yaml: string;
+}
+
+const head = "policy:\n  mode: enforce\n";
+const vault = "vault:\n  address: https://vault.example:8200\n";
+
+/** Policies with exactly the error given (the first one in document order). */
+export const INVALID_CASES: InvalidCase[] = [
+  // --- the document
+  {
+    title: "an empty file",
+    yaml: "",
+    error: "x.yaml:1:1: Cannot load policy as the file is empty",
+    path: "",
+    schema: "rejects",
+  },
+  {
+    title: "a file with only comments",
+    yaml: "# nothing here\n",
+    error: "x.yaml:1:1: Cannot load policy as the file is empty",
+    path: "",
+    schema: "rejects",
+  },
+  {
+    title: "a policy without a 'policy' section",
+    yaml: "secrets: []\n",
+    error: "x.yaml:1:1: Cannot load policy as 'policy' is required",
+    path: "policy",
+    schema: "rejects",
+  },
+  {
+    title: "a document that is not a mapping",
+    yaml: "- policy\n",
+    error:
+      "x.yaml:1:1: Cannot load policy as the document must be a mapping: current value is a sequence",
+    path: "",
+    schema: "rejects",
+  },
+  {
+    title: "YAML syntax errors",
+    yaml: "policy:\n  mode: [enforce\n",
+    error: "x.yaml:3:1: Cannot load policy as the YAML is invalid: " +
+      "Flow sequence in block collection must be sufficiently indented and end with a ]",
+    path: "",
+    schema: "skip",
+  },
+  {
+    title: "an unclosed quote",
+    yaml: 'policy:\n  mode: "enforce\n',
+    error: 'x.yaml:3:1: Cannot load policy as the YAML is invalid: Missing closing "quote',
+    path: "",
+    schema: "skip",
+  },
+  {
+    title: "several YAML documents",
+    yaml: "policy: { mode: enforce }\n---\npolicy: { mode: audit }\n",
+    error: "x.yaml:2:1: Cannot load policy as the YAML is invalid: " +
+      "a policy file must contain exactly one YAML document",
+    path: "",
+    schema: "skip",
+  },
+  {
+    title: "duplicate YAML keys",
+    yaml: "policy:\n  mode: enforce\n  mode: audit\n",
+    error:
+      "x.yaml:3:3: Cannot load policy as 'policy.mode' is defined twice: first at line 2, column 3",
+    path: "policy.mode",
+    schema: "skip",
+  },
+  {
+    title: "unknown tags",
+    yaml: "policy:\n  mode: !strict enforce\n",
+    error: "x.yaml:2:9: Cannot load policy as the YAML is invalid: Unresolved tag: !strict",
+    path: "",
+    schema: "skip",
+  },
+  {
+    title: "aliases to unknown anchors",
+    yaml: "policy:\n  mode: *m\n",
+    error:
+      "x.yaml:2:9: Cannot load policy as 'policy.mode' refers to an unknown anchor: current value is *m",
+    path: "policy.mode",
+    schema: "skip",
+  },
+  {
+    title: "keys that are not strings",
+    yaml: "policy: { mode: enforce }\n1: x\n",
+    error: "x.yaml:2:1: Cannot load policy as the document must have string keys: current key is 1",
+    path: "",
+    schema: "skip",
+  },
+  // --- unknown keys
+  {
+    title: "unknown top-level keys with a suggestion",
+    yaml: "policy: { mode: enforce }\nsecret: []\n",
+    error: "x.yaml:2:1: Cannot load policy as 'secret' is not a known key: did you mean 'secrets'?",
+    path: "secret",
+    schema: "rejects",
+  },
+  {
+    title: "a misspelt protection flag",
+    yaml: head + "  block_ptrac: true\n",
+    error:
+      "x.yaml:3:3: Cannot load policy as 'policy.block_ptrac' is not a known key: did you mean 'block_ptrace'?",
+    path: "policy.block_ptrac",
+    schema: "rejects",
+  },
+  {
+    title: "unknown keys with the list of known ones",
+    yaml: head + "  allow_root: true\n",
+    error: "x.yaml:3:3: Cannot load policy as 'policy.allow_root' is not a known key: " +
+      "expected one of mode, block_environ_read, block_mem_read, block_ptrace",
+    path: "policy.allow_root",
+    schema: "rejects",
+  },
+  {
+    title: "keys of another source type",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: file, path: /a, var: A }\n    delivery: { env: A }\n",
+    error:
+      `x.yaml:5:37: Cannot load policy as 'secrets[0].source.var' is not allowed for source type "file"`,
+    path: "secrets[0].source.var",
+    schema: "rejects",
+  },
+  {
+    title: "unknown keys without echoing their value",
+    yaml: head + vault + "  auth:\n    method: token\n    token: hvs.NOT-A-REAL-TOKEN\n",
+    error: "x.yaml:7:5: Cannot load policy as 'vault.auth.token' is not a known key: " +
+      "did you mean 'token_file_path' or 'token_path'?",
+    path: "vault.auth.token",
+    schema: "rejects",
+  },
+  // --- types and enums
+  {
+    title: "an invalid mode",
+    yaml: "policy:\n  mode: enforced\n",
+    error: `x.yaml:2:9: Cannot load policy as 'policy.mode' must be one of "enforce", "audit": ` +
+      `current value is "enforced"`,
+    path: "policy.mode",
+    schema: "rejects",
+  },
+  {
+    title: "a missing mode",
+    yaml: "policy:\n  block_ptrace: true\n",
+    error: "x.yaml:2:3: Cannot load policy as 'policy.mode' is required",
+    path: "policy.mode",
+    schema: "rejects",
+  },
+  {
+    title: "an empty 'policy' section",
+    yaml: "policy:\n",
+    error: "x.yaml:1:8: Cannot load policy as 'policy' must be a mapping: current value is null",
+    path: "policy",
+    schema: "rejects",
+  },
+  {
+    title: "a string where a boolean is expected",
+    yaml: head + '  block_environ_read: "true"\n',
+    error: "x.yaml:3:23: Cannot load policy as 'policy.block_environ_read' must be a boolean " +
+      '(true or false): current value is "true"',
+    path: "policy.block_environ_read",
+    schema: "rejects",
+  },
+  {
+    title: "YAML 1.1 booleans",
+    yaml: head + "  block_mem_read: yes\n",
+    error: "x.yaml:3:19: Cannot load policy as 'policy.block_mem_read' must be a boolean " +
+      '(true or false): current value is "yes"',
+    path: "policy.block_mem_read",
+    schema: "rejects",
+  },
+  {
+    title: "'secrets' that is not a sequence",
+    yaml: head + "secrets: { name: a }\n",
+    error: "x.yaml:3:10: Cannot load policy as 'secrets' must be a sequence of secret entries: " +
+      "current value is a mapping",
+    path: "secrets",
+    schema: "rejects",
+  },
+  // --- secrets
+  {
+    title: "invalid secret names",
+    yaml: head +
+      "secrets:\n  - name: -db\n    source: { type: env, var: A }\n    delivery: { env: A }\n",
+    error: "x.yaml:4:11: Cannot load policy as 'secrets[0].name' must be a secret name (letters, " +
+      `digits, '_', '.' and '-', starting with a letter or digit): current value is "-db"`,
+    path: "secrets[0].name",
+    schema: "rejects",
+  },
+  {
+    title: "a secret without a name",
+    yaml: head + "secrets:\n  - source: { type: env, var: A }\n    delivery: { env: A }\n",
+    error: "x.yaml:4:5: Cannot load policy as 'secrets[0].name' is required",
+    path: "secrets[0].name",
+    schema: "rejects",
+  },
+  {
+    title: "duplicate secret names",
+    yaml: head +
+      "secrets:\n  - name: db\n    source: { type: env, var: A }\n    delivery: { env: A }\n" +
+      "  - name: db\n    source: { type: env, var: B }\n    delivery: { env: B }\n",
+    error: "x.yaml:7:11: Cannot load policy as 'secrets[1].name' must be unique: " +
+      `"db" is already used by 'secrets[0]'`,
+    path: "secrets[1].name",
+    schema: "accepts",
+  },
+  {
+    title: "invalid variable names in a delivery",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: { env: A }\n" +
+      "  - name: b\n    source: { type: env, var: B }\n    delivery: { env: 1BAD }\n",
+    error:
+      "x.yaml:9:22: Cannot load policy as 'secrets[1].delivery.env' must be a valid environment " +
+      'variable name: current value is "1BAD"',
+    path: "secrets[1].delivery.env",
+    schema: "rejects",
+  },
+  {
+    title: "invalid variable names in a file delivery",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n" +
+      "    delivery: { file: A-FILE }\n",
+    error: "x.yaml:6:23: Cannot load policy as 'secrets[0].delivery.file' must be a valid " +
+      'environment variable name: current value is "A-FILE"',
+    path: "secrets[0].delivery.file",
+    schema: "rejects",
+  },
+  {
+    title: "the same variable delivered twice",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: { env: OUT }\n" +
+      "  - name: b\n    source: { type: env, var: B }\n    delivery: { file: OUT }\n",
+    error:
+      "x.yaml:9:23: Cannot load policy as 'secrets[1].delivery.file' must not deliver a variable " +
+      `twice: "OUT" is already delivered by 'secrets[0].delivery.env'`,
+    path: "secrets[1].delivery.file",
+    schema: "accepts",
+  },
+  {
+    title: "the same variable delivered twice by 'keys'",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
+      "    keys:\n      username: { env: DB }\n      password: { env: DB }\n",
+    error:
+      "x.yaml:10:24: Cannot load policy as 'secrets[0].keys.password.env' must not deliver a " +
+      `variable twice: "DB" is already delivered by 'secrets[0].keys.username.env'`,
+    path: "secrets[0].keys.password.env",
+    schema: "accepts",
+  },
+  {
+    title: "both 'delivery' and 'keys'",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
+      "    delivery: { env: DB }\n    keys: { username: { env: DB_USER } }\n",
+    error:
+      "x.yaml:9:5: Cannot load policy as 'secrets[0]' must have either 'delivery' or 'keys', " +
+      "not both",
+    path: "secrets[0]",
+    schema: "rejects",
+  },
+  {
+    title: "neither 'delivery' nor 'keys'",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n",
+    error: "x.yaml:4:5: Cannot load policy as 'secrets[0]' must have 'delivery' (one value) or " +
+      "'keys' (several keys of a Vault secret)",
+    path: "secrets[0]",
+    schema: "rejects",
+  },
+  {
+    title: "a delivery with both 'env' and 'file'",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n" +
+      "    delivery: { env: A, file: A_FILE }\n",
+    error:
+      "x.yaml:6:15: Cannot load policy as 'secrets[0].delivery' must have exactly one of 'env' " +
+      "(the value in a variable) or 'file' (a sealed memfd)",
+    path: "secrets[0].delivery",
+    schema: "rejects",
+  },
+  {
+    title: "an empty delivery",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: {}\n",
+    error:
+      "x.yaml:6:15: Cannot load policy as 'secrets[0].delivery' must have exactly one of 'env' " +
+      "(the value in a variable) or 'file' (a sealed memfd)",
+    path: "secrets[0].delivery",
+    schema: "rejects",
+  },
+  {
+    title: "'keys' for a file source",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: file, path: /a }\n" +
+      "    keys: { a: { env: A } }\n",
+    error:
+      "x.yaml:6:5: Cannot load policy as 'secrets[0].keys' is only allowed for Vault sources: " +
+      'current source type is "file"',
+    path: "secrets[0].keys",
+    schema: "rejects",
+  },
+  {
+    title: "empty 'keys'",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
+      "    keys: {}\n",
+    error:
+      "x.yaml:8:11: Cannot load policy as 'secrets[0].keys' must be a mapping of at least one " +
+      "Vault key to its delivery: current value is a mapping",
+    path: "secrets[0].keys",
+    schema: "rejects",
+  },
+  // --- sources
+  {
+    title: "a secret without a source",
+    yaml: head + "secrets:\n  - name: a\n    delivery: { env: A }\n",
+    error: "x.yaml:4:5: Cannot load policy as 'secrets[0].source' is required",
+    path: "secrets[0].source",
+    schema: "rejects",
+  },
+  {
+    title: "an unknown source type",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: aws, path: /a }\n" +
+      "    delivery: { env: A }\n",
+    error: "x.yaml:5:21: Cannot load policy as 'secrets[0].source.type' must be one of " +
+      `"file", "env", "vault": current value is "aws"`,
+    path: "secrets[0].source.type",
+    schema: "rejects",
+  },
+  {
+    title: "a relative file source path",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: file, path: secrets/a }\n" +
+      "    delivery: { env: A }\n",
+    error:
+      "x.yaml:5:33: Cannot load policy as 'secrets[0].source.path' must be an absolute path: " +
+      'current value is "secrets/a"',
+    path: "secrets[0].source.path",
+    schema: "rejects",
+  },
+  {
+    title: "an env source with an invalid variable",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: API TOKEN }\n" +
+      "    delivery: { env: A }\n",
+    error:
+      "x.yaml:5:31: Cannot load policy as 'secrets[0].source.var' must be a valid environment " +
+      'variable name: current value is "API TOKEN"',
+    path: "secrets[0].source.var",
+    schema: "rejects",
+  },
+  {
+    title: "a Vault source with 'delivery' and no 'key'",
+    yaml: head + vault +
+      "secrets:\n  - name: app\n    source: { type: vault, engine: kv-v2, mount: secret, path: app }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      "x.yaml:7:13: Cannot load policy as 'secrets[0].source.key' is required for a Vault source " +
+      "with 'delivery' (it names the key to deliver)",
+    path: "secrets[0].source.key",
+    schema: "rejects",
+  },
+  {
+    title: "a Vault source with 'keys' and 'key'",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro, key: u }\n" +
+      "    keys: { username: { env: DB_USER } }\n",
+    error:
+      "x.yaml:7:64: Cannot load policy as 'secrets[0].source.key' is not allowed with 'keys' " +
+      "(each key of 'secrets[0].keys' names a Vault key)",
+    path: "secrets[0].source.key",
+    schema: "rejects",
+  },
+  {
+    title: "a kv engine without 'mount'",
+    yaml: head + vault +
+      "secrets:\n  - name: app\n    source: { type: vault, engine: kv-v1, path: app, key: k }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      `x.yaml:7:13: Cannot load policy as 'secrets[0].source.mount' is required for engine "kv-v1"`,
+    path: "secrets[0].source.mount",
+    schema: "rejects",
+  },
+  {
+    title: "'mount' for the dynamic engine",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, mount: db, path: creds/ro, key: k }\n" +
+      "    delivery: { env: DB }\n",
+    error:
+      `x.yaml:7:45: Cannot load policy as 'secrets[0].source.mount' is not allowed for engine "dynamic"`,
+    path: "secrets[0].source.mount",
+    schema: "rejects",
+  },
+  {
+    title: "'version' for kv-v1",
+    yaml: head + vault + "secrets:\n  - name: app\n" +
+      "    source: { type: vault, engine: kv-v1, mount: kv, path: app, key: k, version: 2 }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      `x.yaml:7:73: Cannot load policy as 'secrets[0].source.version' is not allowed for engine "kv-v1"`,
+    path: "secrets[0].source.version",
+    schema: "rejects",
+  },
+  {
+    title: "a version that is not a positive integer",
+    yaml: head + vault + "secrets:\n  - name: app\n" +
+      "    source: { type: vault, engine: kv-v2, mount: secret, path: app, key: k, version: 0 }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      "x.yaml:7:86: Cannot load policy as 'secrets[0].source.version' must be a positive integer: " +
+      "current value is 0",
+    path: "secrets[0].source.version",
+    schema: "rejects",
+  },
+  {
+    title: "a version given as a string",
+    yaml: head + vault + "secrets:\n  - name: app\n" +
+      '    source: { type: vault, engine: kv-v2, mount: secret, path: app, key: k, version: "3" }\n' +
+      "    delivery: { env: APP }\n",
+    error:
+      "x.yaml:7:86: Cannot load policy as 'secrets[0].source.version' must be a positive integer: " +
+      'current value is "3"',
+    path: "secrets[0].source.version",
+    schema: "rejects",
+  },
+  {
+    title: "Vault paths that climb out of their mount",
+    yaml: head + vault + "secrets:\n  - name: app\n" +
+      "    source: { type: vault, engine: kv-v2, mount: secret, path: ../sys/raw, key: k }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      "x.yaml:7:64: Cannot load policy as 'secrets[0].source.path' must be a Vault path such as " +
+      "'app/config' (no leading or trailing '/', no empty, '.' or '..' segments): " +
+      'current value is "../sys/raw"',
+    path: "secrets[0].source.path",
+    schema: "rejects",
+  },
+  {
+    title: "a Vault source without a 'vault' section",
+    yaml: head + "secrets:\n  - name: app\n" +
+      "    source: { type: vault, engine: kv-v2, mount: secret, path: app, key: k }\n" +
+      "    delivery: { env: APP }\n",
+    error:
+      "x.yaml:5:21: Cannot load policy as 'vault' is required because 'secrets[0].source' is a " +
+      "Vault source",
+    path: "vault",
+    schema: "rejects",
+  },
+  // --- audit and rotation
+  {
+    title: "an invalid audit format",
+    yaml: head + "audit:\n  format: yaml\n",
+    error: `x.yaml:4:11: Cannot load policy as 'audit.format' must be one of "json", "table": ` +
+      'current value is "yaml"',
+    path: "audit.format",
+    schema: "rejects",
+  },
+  {
+    title: "a relative audit output",
+    yaml: head + "audit:\n  output: audit.log\n",
+    error:
+      "x.yaml:4:11: Cannot load policy as 'audit.output' must be \"stdout\" or an absolute file " +
+      'path: current value is "audit.log"',
+    path: "audit.output",
+    schema: "rejects",
+  },
+  {
+    title: "durations without a unit",
+    yaml: head + "rotation:\n  grace_period: 10\n",
+    error:
+      "x.yaml:4:17: Cannot load policy as 'rotation.grace_period' must be a duration such as " +
+      "500ms, 10s, 5m, 1h or 1m30s: current value is 10",
+    path: "rotation.grace_period",
+    schema: "rejects",
+  },
+  {
+    title: "durations in an unknown notation",
+    yaml: head + "rotation:\n  poll_interval: 1.5m\n",
+    error:
+      "x.yaml:4:18: Cannot load policy as 'rotation.poll_interval' must be a duration such as " +
+      '500ms, 10s, 5m, 1h or 1m30s: current value is "1.5m"',
+    path: "rotation.poll_interval",
+    schema: "rejects",
+  },
+  {
+    title: "a poll interval under one second",
+    yaml: head + "rotation:\n  poll_interval: 500ms\n",
+    error: "x.yaml:4:18: Cannot load policy as 'rotation.poll_interval' must be at least 1s: " +
+      'current value is "500ms"',
+    path: "rotation.poll_interval",
+    schema: "accepts",
+  },
+  {
+    title: "durations over 24 hours",
+    yaml: head + "rotation:\n  grace_period: 25h\n",
+    error: "x.yaml:4:17: Cannot load policy as 'rotation.grace_period' must be at most 24h: " +
+      'current value is "25h"',
+    path: "rotation.grace_period",
+    schema: "accepts",
+  },
+  {
+    title: "an invalid on_change",
+    yaml: head + "rotation:\n  on_change: reload\n",
+    error: "x.yaml:4:14: Cannot load policy as 'rotation.on_change' must be one of " +
+      `"restart", "signal", "none": current value is "reload"`,
+    path: "rotation.on_change",
+    schema: "rejects",
+  },
+  {
+    title: "a signal name without SIG",
+    yaml: head + "rotation:\n  on_change: signal\n  signal: HUP\n",
+    error: "x.yaml:5:11: Cannot load policy as 'rotation.signal' must be one of " +
+      `"SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGQUIT", "SIGTERM", "SIGWINCH", "SIGALRM": ` +
+      'current value is "HUP"',
+    path: "rotation.signal",
+    schema: "rejects",
+  },
+  {
+    title: "'signal' without 'on_change: signal'",
+    yaml: head + "rotation:\n  signal: SIGUSR1\n",
+    error: "x.yaml:4:3: Cannot load policy as 'rotation.signal' is only used with " +
+      `'on_change: signal': current on_change is "restart"`,
+    path: "rotation.signal",
+    schema: "rejects",
+  },
+  // --- vault
+  {
+    title: "a Vault address that is not an http(s) URL",
+    yaml: head + "vault:\n  address: vault.example:8200\n",
+    error:
+      "x.yaml:4:12: Cannot load policy as 'vault.address' must be an http:// or https:// URL " +
+      'such as https://vault.example:8200: current value is "vault.example:8200"',
+    path: "vault.address",
+    schema: "rejects",
+  },
+  {
+    title: "http:// in enforce mode without allow_insecure",
+    yaml: head + "vault:\n  address: http://127.0.0.1:8200\n",
+    error:
+      "x.yaml:4:12: Cannot load policy as 'vault.address' must be an https:// URL in enforce mode " +
+      `unless 'vault.allow_insecure' is true: current value is "http://127.0.0.1:8200"`,
+    path: "vault.address",
+    schema: "rejects",
+  },
+  {
+    title: "tls_skip_verify in enforce mode without allow_insecure",
+    yaml: head + vault + "  tls_skip_verify: true\n",
+    error:
+      "x.yaml:5:20: Cannot load policy as 'vault.tls_skip_verify' must be false in enforce mode " +
+      "unless 'vault.allow_insecure' is true: current value is true",
+    path: "vault.tls_skip_verify",
+    schema: "rejects",
+  },
+  {
+    title: "a client certificate without its key",
+    yaml: head + vault + "  client_cert: /etc/x00/client.pem\n",
+    error: "x.yaml:4:3: Cannot load policy as 'vault.client_key' is required when " +
+      "'vault.client_cert' is set",
+    path: "vault.client_key",
+    schema: "rejects",
+  },
+  {
+    title: "a negative max_retries",
+    yaml: head + vault + "  max_retries: -1\n",
+    error:
+      "x.yaml:5:16: Cannot load policy as 'vault.max_retries' must be a non-negative integer: " +
+      "current value is -1",
+    path: "vault.max_retries",
+    schema: "rejects",
+  },
+  {
+    title: "a zero timeout",
+    yaml: head + vault + "  timeout: 0s\n",
+    error: "x.yaml:5:12: Cannot load policy as 'vault.timeout' must be at least 1ms: " +
+      'current value is "0s"',
+    path: "vault.timeout",
+    schema: "accepts",
+  },
+  {
+    title: "an auth section without a method",
+    yaml: head + vault + "  auth:\n    role: app\n",
+    error: "x.yaml:6:5: Cannot load policy as 'vault.auth.method' is required",
+    path: "vault.auth.method",
+    schema: "rejects",
+  },
+  {
+    title: "an unknown auth method",
+    yaml: head + vault + "  auth:\n    method: userpass\n",
+    error: "x.yaml:6:13: Cannot load policy as 'vault.auth.method' must be one of " +
+      `"token", "approle", "kubernetes": current value is "userpass"`,
+    path: "vault.auth.method",
+    schema: "rejects",
+  },
+  {
+    title: "approle without a role ID file",
+    yaml: head + vault +
+      "  auth:\n    method: approle\n    secret_id_file_path: /etc/x00/secret-id\n",
+    error:
+      "x.yaml:6:5: Cannot load policy as 'vault.auth.role_id_file_path' is required for auth " +
+      'method "approle"',
+    path: "vault.auth.role_id_file_path",
+    schema: "rejects",
+  },
+  {
+    title: "kubernetes without a role",
+    yaml: head + vault + "  auth:\n    method: kubernetes\n",
+    error: "x.yaml:6:5: Cannot load policy as 'vault.auth.role' is required for auth method " +
+      '"kubernetes"',
+    path: "vault.auth.role",
+    schema: "rejects",
+  },
+  {
+    title: "keys of another auth method",
+    yaml: head + vault + "  auth:\n    method: token\n    role: app\n",
+    error:
+      `x.yaml:7:5: Cannot load policy as 'vault.auth.role' is not allowed for auth method "token"`,
+    path: "vault.auth.role",
+    schema: "rejects",
+  },
+];
+
+/** Policies both the loader and the schema accept. */
+export const VALID_CASES: ValidCase[] = [
+  { title: "a policy with no secrets", yaml: "policy:\n  mode: audit\n" },
+  { title: "an empty secrets list", yaml: "policy: { mode: audit }\nsecrets: []\n" },
+  {
+    title: "http:// Vault addresses in audit mode",
+    yaml: "policy: { mode: audit }\nvault: { address: http://127.0.0.1:8200 }\n",
+  },
+  {
+    title: "http:// Vault addresses with allow_insecure",
+    yaml: head + "vault: { address: http://127.0.0.1:8200, allow_insecure: true }\n",
+  },
+  {
+    title: "on_change: signal with a signal",
+    yaml: head + "rotation: { on_change: signal, signal: SIGUSR1, poll_interval: 1h30m }\n",
+  },
+  {
+    title: "anchors and aliases",
+    yaml: head + vault + "secrets:\n" +
+      "  - name: a\n    source: &app { type: vault, engine: kv-v2, mount: secret, path: app, key: a }\n" +
+      "    delivery: { env: A }\n" +
+      "  - name: b\n    source: *app\n    delivery: { file: A_FILE }\n",
+  },
+  {
+    title: "kubernetes auth with defaults",
+    yaml: head + vault + "  auth: { method: kubernetes, role: app }\n",
+  },
+  {
+    title: "quoted Vault key names",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
+      '    keys: { "user.name": { env: DB_USER }, "1": { file: DB_ONE_FILE } }\n',
+  },
+];

@@ -1,0 +1,481 @@
+/**
+ * The JSON Schema (draft 2020-12) of the policy file, for editors (yaml-language-server, VS Code's YAML
+ * extension) and for other tools. `x00 policy schema` prints it.
+ *
+ * The schema describes the same format the loader accepts, key for key (a test checks it). A few rules cannot be
+ * written in JSON Schema and are checked only by the loader: unique secret names, a variable delivered once,
+ * duration bounds (`poll_interval` at least 1s, every duration at most 24h), and duplicate YAML keys.
+ *
+ * @module
+ */
+
+import {
+  AUDIT_FORMATS,
+  AUTH_METHODS,
+  DEFAULTS,
+  DURATION_PATTERN,
+  ENGINES,
+  ENV_NAME_PATTERN,
+  MODES,
+  ON_CHANGE,
+  RELOAD_SIGNALS,
+  SECRET_NAME_PATTERN,
+  SOURCE_TYPES,
+  STOP_SIGNALS,
+  VAULT_ADDRESS_PATTERN,
+  VAULT_PATH_PATTERN,
+} from "./_spec.ts";
+
+/** A JSON Schema object. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/$defs/${name}` });
+
+const absolutePath = (description: string): JsonSchema => ({
+  description,
+  type: "string",
+  pattern: "^/",
+});
+
+const duration = (description: string, defaultValue?: string): JsonSchema => ({
+  description:
+    `${description} A duration: 500ms, 10s, 5m, 1h or a combination such as 1m30s (at most 24h).`,
+  type: "string",
+  pattern: DURATION_PATTERN,
+  ...(defaultValue !== undefined ? { default: defaultValue } : {}),
+});
+
+const vaultPath = (description: string): JsonSchema => ({
+  description,
+  type: "string",
+  pattern: VAULT_PATH_PATTERN,
+});
+
+const hasConst = (key: string, value: unknown): JsonSchema => ({
+  type: "object",
+  required: [key],
+  properties: { [key]: { const: value } },
+});
+
+/**
+ * The JSON Schema of the policy file.
+ *
+ * @example Usage
+ * ```ts
+ * import { policySchema } from "./schema.ts";
+ *
+ * await Deno.writeTextFile("x00-policy.schema.json", JSON.stringify(policySchema, null, 2) + "\n");
+ * ```
+ */
+export const policySchema: JsonSchema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  title: "X00 policy",
+  description:
+    "An X00 policy: how the kernel protects the workload (policy), which secrets it receives and how (secrets), " +
+    "where audit events go (audit), what happens when a Vault value changes (rotation) and how to reach Vault " +
+    "(vault). Unknown keys are errors.",
+  type: "object",
+  additionalProperties: false,
+  required: ["policy"],
+  properties: {
+    policy: ref("policy"),
+    secrets: {
+      description:
+        "The secrets delivered to the workload. Names and delivered variables must be unique.",
+      type: "array",
+      items: ref("secret"),
+      default: [],
+    },
+    audit: ref("audit"),
+    rotation: ref("rotation"),
+    vault: ref("vault"),
+  },
+  allOf: [
+    {
+      description: "A policy with a Vault source needs a 'vault' section.",
+      if: {
+        required: ["secrets"],
+        properties: {
+          secrets: {
+            type: "array",
+            contains: {
+              type: "object",
+              required: ["source"],
+              properties: { source: hasConst("type", "vault") },
+            },
+          },
+        },
+      },
+      then: { required: ["vault"] },
+    },
+    {
+      description:
+        "In enforce mode, 'vault.address' must use https:// and 'vault.tls_skip_verify' must be false unless " +
+        "'vault.allow_insecure' is true.",
+      if: {
+        required: ["policy"],
+        properties: {
+          policy: hasConst("mode", "enforce"),
+          vault: { type: "object", not: hasConst("allow_insecure", true) },
+        },
+      },
+      then: {
+        properties: {
+          vault: {
+            type: "object",
+            properties: {
+              address: { type: "string", pattern: "^https://" },
+              tls_skip_verify: { const: false },
+            },
+          },
+        },
+      },
+    },
+  ],
+  $defs: {
+    policy: {
+      description: "How the kernel protects the workload (BPF-LSM). Required.",
+      type: "object",
+      additionalProperties: false,
+      required: ["mode"],
+      properties: {
+        mode: {
+          description:
+            "enforce: deny and log access by other processes (the workload does not start if enforcement is " +
+            "impossible); audit: allow and log.",
+          enum: MODES,
+        },
+        block_environ_read: {
+          description:
+            "Deny (enforce) or log (audit) reads of /proc/PID/environ and /proc/PID/task/TID/environ.",
+          type: "boolean",
+          default: DEFAULTS.block_environ_read,
+        },
+        block_mem_read: {
+          description:
+            "Deny (enforce) or log (audit) opens of /proc/PID/mem and /proc/PID/task/TID/mem.",
+          type: "boolean",
+          default: DEFAULTS.block_mem_read,
+        },
+        block_ptrace: {
+          description:
+            "Deny (enforce) or log (audit) ptrace attach/seize, process_vm_readv/writev and pidfd_getfd.",
+          type: "boolean",
+          default: DEFAULTS.block_ptrace,
+        },
+      },
+    },
+    secret: {
+      description:
+        "One secret: where its value comes from (source) and where it goes (delivery, or keys for several keys " +
+        "of a Vault secret).",
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "source"],
+      properties: {
+        name: {
+          description:
+            "Unique name; appears in audit events (values never do). Letters, digits, '_', '.' and '-', " +
+            "starting with a letter or a digit.",
+          type: "string",
+          pattern: SECRET_NAME_PATTERN,
+        },
+        source: ref("source"),
+        delivery: ref("delivery"),
+        keys: {
+          description:
+            "Vault sources only: several keys of one Vault secret, each delivered on its own. Exclusive with " +
+            "'delivery'.",
+          type: "object",
+          minProperties: 1,
+          propertyNames: { minLength: 1 },
+          additionalProperties: ref("delivery"),
+        },
+      },
+      oneOf: [{ required: ["delivery"] }, { required: ["keys"] }],
+      allOf: [
+        {
+          description: "'keys' needs a Vault source without 'key'.",
+          if: { required: ["keys"] },
+          then: {
+            properties: {
+              source: { type: "object", properties: { type: { const: "vault" }, key: false } },
+            },
+          },
+        },
+        {
+          description: "A Vault source with 'delivery' names its key.",
+          if: {
+            required: ["delivery", "source"],
+            properties: { source: hasConst("type", "vault") },
+          },
+          then: { properties: { source: { type: "object", required: ["key"] } } },
+        },
+      ],
+    },
+    source: {
+      description: "Where the value comes from.",
+      type: "object",
+      required: ["type"],
+      properties: {
+        type: {
+          description:
+            "file: the whole content of a file; env: a variable of X00's own environment; vault: a Vault secret.",
+          enum: SOURCE_TYPES,
+        },
+      },
+      allOf: [
+        { if: hasConst("type", "file"), then: ref("file_source") },
+        { if: hasConst("type", "env"), then: ref("env_source") },
+        { if: hasConst("type", "vault"), then: ref("vault_source") },
+      ],
+    },
+    file_source: {
+      description:
+        "The whole content of a file is the value (e.g. a mounted Kubernetes Secret key).",
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "path"],
+      properties: {
+        type: { const: "file" },
+        path: absolutePath(
+          "Absolute path of the file. Read by `x00 run` at start-up, never by the loader.",
+        ),
+      },
+    },
+    env_source: {
+      description: "A variable of X00's own environment. The workload does not inherit it.",
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "var"],
+      properties: {
+        type: { const: "env" },
+        var: { description: "The variable name.", type: "string", pattern: ENV_NAME_PATTERN },
+      },
+    },
+    vault_source: {
+      description: "A Vault secret.",
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "engine", "path"],
+      properties: {
+        type: { const: "vault" },
+        engine: {
+          description:
+            "kv-v2 reads <mount>/data/<path>, kv-v1 reads <mount>/<path>, dynamic reads <path> as is (database " +
+            "credentials, PKI, ...).",
+          enum: ENGINES,
+        },
+        mount: vaultPath(
+          "KV mount point, e.g. secret. Required for kv engines, not allowed for dynamic.",
+        ),
+        path: vaultPath(
+          "Path below the mount (kv) or the full path (dynamic), e.g. app/config or database/creds/readonly.",
+        ),
+        key: {
+          description:
+            "The key of the secret's data to deliver. Required with 'delivery', not allowed with 'keys'.",
+          type: "string",
+          minLength: 1,
+        },
+        version: {
+          description: "kv-v2 only: the version to read. Latest when absent.",
+          type: "integer",
+          minimum: 1,
+        },
+      },
+      allOf: [
+        {
+          if: { required: ["engine"], properties: { engine: { enum: ["kv-v1", "kv-v2"] } } },
+          then: { required: ["mount"] },
+        },
+        { if: hasConst("engine", "dynamic"), then: { properties: { mount: false } } },
+        {
+          if: { required: ["engine"], properties: { engine: { not: { const: "kv-v2" } } } },
+          then: { properties: { version: false } },
+        },
+      ],
+    },
+    delivery: {
+      description: "Where the value goes in the workload: exactly one of env or file.",
+      type: "object",
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        env: {
+          description: "A variable of the workload's environment that holds the value.",
+          type: "string",
+          pattern: ENV_NAME_PATTERN,
+        },
+        file: {
+          description:
+            "A variable that receives /proc/self/fd/N, the path of a sealed memfd holding the value (the *_FILE " +
+            "convention of official container images).",
+          type: "string",
+          pattern: ENV_NAME_PATTERN,
+        },
+      },
+    },
+    audit: {
+      description: "Where audit events go.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        output: {
+          description: "stdout, or an absolute file path (opened for append).",
+          type: "string",
+          pattern: "^(?:stdout|/.*)$",
+          default: DEFAULTS.audit_output,
+        },
+        format: {
+          description: "json: JSON Lines; table: one aligned line per event for people.",
+          enum: AUDIT_FORMATS,
+          default: DEFAULTS.audit_format,
+        },
+      },
+    },
+    rotation: {
+      description: "What happens when a Vault value changes while the workload runs.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        on_change: {
+          description:
+            "restart: stop the workload (stop_signal, then SIGKILL after grace_period) and start it with the new " +
+            "values; signal: deliver the new values where possible and send 'signal'; none: keep running.",
+          enum: ON_CHANGE,
+          default: DEFAULTS.on_change,
+        },
+        signal: {
+          description: "Only with on_change: signal. The signal that asks the workload to reload.",
+          enum: RELOAD_SIGNALS,
+          default: DEFAULTS.signal,
+        },
+        stop_signal: {
+          description: "The signal that stops the workload before a restart.",
+          enum: STOP_SIGNALS,
+          default: DEFAULTS.stop_signal,
+        },
+        grace_period: duration(
+          "Time between stop_signal and SIGKILL on restart.",
+          DEFAULTS.grace_period,
+        ),
+        poll_interval: duration(
+          "Time between checks of Vault for new values (at least 1s).",
+          DEFAULTS.poll_interval,
+        ),
+      },
+      if: { not: hasConst("on_change", "signal") },
+      then: { properties: { signal: false } },
+    },
+    vault: {
+      description:
+        "How to reach Vault; required when a secret has a Vault source. Names follow Vault Agent's vault and " +
+        "auto_auth stanzas; unset values fall back to the usual VAULT_* variables where Vault does.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        address: {
+          description:
+            "Vault's URL, e.g. https://vault.example:8200 (else VAULT_ADDR). http:// needs allow_insecure in " +
+            "enforce mode.",
+          type: "string",
+          pattern: VAULT_ADDRESS_PATTERN,
+        },
+        namespace: { description: "Vault Enterprise namespace.", type: "string", minLength: 1 },
+        ca_cert: absolutePath("PEM file of the CA certificates that verify Vault's certificate."),
+        ca_path: absolutePath("Directory of PEM CA certificates that verify Vault's certificate."),
+        client_cert: absolutePath("PEM client certificate for mTLS (needs client_key)."),
+        client_key: absolutePath("PEM private key of client_cert (needs client_cert)."),
+        tls_server_name: {
+          description:
+            "Name to verify in Vault's certificate (SNI) when it differs from the address.",
+          type: "string",
+          minLength: 1,
+        },
+        tls_skip_verify: {
+          description: "Do not verify Vault's certificate. Needs allow_insecure in enforce mode.",
+          type: "boolean",
+          default: DEFAULTS.tls_skip_verify,
+        },
+        allow_insecure: {
+          description: "Permit http:// addresses and tls_skip_verify in enforce mode.",
+          type: "boolean",
+          default: DEFAULTS.allow_insecure,
+        },
+        max_retries: {
+          description: "Retries on connection errors, 412, 429 and 5xx responses.",
+          type: "integer",
+          minimum: 0,
+          default: DEFAULTS.max_retries,
+        },
+        timeout: duration("Timeout of one request.", DEFAULTS.timeout),
+        auth: ref("auth"),
+      },
+      dependentRequired: { client_cert: ["client_key"], client_key: ["client_cert"] },
+    },
+    auth: {
+      description:
+        "How X00 logs in to Vault. Default: method token (token_file_path, else VAULT_TOKEN).",
+      type: "object",
+      required: ["method"],
+      properties: {
+        method: { description: "The auth method.", enum: AUTH_METHODS },
+      },
+      allOf: [
+        { if: hasConst("method", "token"), then: ref("token_auth") },
+        { if: hasConst("method", "approle"), then: ref("approle_auth") },
+        { if: hasConst("method", "kubernetes"), then: ref("kubernetes_auth") },
+      ],
+    },
+    token_auth: {
+      description: "A Vault token read from a file, or from VAULT_TOKEN when no file is given.",
+      type: "object",
+      additionalProperties: false,
+      required: ["method"],
+      properties: {
+        method: { const: "token" },
+        token_file_path: absolutePath("File holding the token. When absent, VAULT_TOKEN."),
+      },
+    },
+    approle_auth: {
+      description: "AppRole login with a role ID and a secret ID read from files.",
+      type: "object",
+      additionalProperties: false,
+      required: ["method", "role_id_file_path", "secret_id_file_path"],
+      properties: {
+        method: { const: "approle" },
+        mount_path: {
+          ...vaultPath("Where the auth method is mounted."),
+          default: DEFAULTS.approle_mount_path,
+        },
+        role_id_file_path: absolutePath("File holding the role ID."),
+        secret_id_file_path: absolutePath("File holding the secret ID."),
+        remove_secret_id_file_after_reading: {
+          description: "Delete the secret ID file once read, as Vault Agent does.",
+          type: "boolean",
+          default: DEFAULTS.remove_secret_id_file_after_reading,
+        },
+      },
+    },
+    kubernetes_auth: {
+      description: "Kubernetes login with the pod's service account token.",
+      type: "object",
+      additionalProperties: false,
+      required: ["method", "role"],
+      properties: {
+        method: { const: "kubernetes" },
+        mount_path: {
+          ...vaultPath("Where the auth method is mounted."),
+          default: DEFAULTS.kubernetes_mount_path,
+        },
+        role: { description: "The Vault role to log in as.", type: "string", minLength: 1 },
+        token_path: {
+          ...absolutePath("The service account token file."),
+          default: DEFAULTS.kubernetes_token_path,
+        },
+      },
+    },
+  },
+};
