@@ -13,7 +13,7 @@ enum x00_proc_event_kind {
 	X00_PROC_EXIT = 3,
 };
 
-/* One record of the exec monitor's ring buffer. Size: 816 bytes. */
+/* One record of the exec monitor's ring buffer. Size: 840 bytes. */
 struct x00_exec_event {
 	__u64 ts_ns;          /* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;      /* cgroup v2 id of the task */

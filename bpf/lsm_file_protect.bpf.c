@@ -8,6 +8,147 @@
 #include <bpf/bpf_core_read.h>
 #include "x00_protect.bpf.h"
 
+/* What the current thread is doing, set at syscall entry or file open and read by the ptrace access check. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u32); /* enum x00_resource */
+} pending SEC(".maps");
+
+/* The decisive check: every cross-process read of memory or environment, ptrace attach, process_vm_readv and
+ * pidfd_getfd goes through __ptrace_may_access, which skips this hook for the caller's own thread group.
+ * Returns -EPERM to deny. */
+static __always_inline int check_ptrace_access(struct task_struct *child, unsigned int mode)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct x00_protection *prot;
+	__u32 tgid, family = 0, resource;
+	__u32 *label;
+	bool denied = false;
+
+	if (mode & PTRACE_MODE_NOAUDIT)
+		return 0;
+	label = bpf_map_lookup_elem(&pending, &pid_tgid);
+	if (label) {
+		resource = *label;
+		bpf_map_delete_elem(&pending, &pid_tgid);
+	} else if (mode & PTRACE_MODE_ATTACH) {
+		resource = X00_RES_OTHER_ATTACH;
+	} else {
+		return 0; /* plain reads of /proc/P/stat, maps, fd links: not an environment or memory read */
+	}
+
+	tgid = BPF_CORE_READ(child, tgid);
+	prot = bpf_map_lookup_elem(&protected, &tgid);
+	if (prot) {
+		if (family_allows(prot))
+			return 0;
+		family = prot->family;
+		denied = enforce && resource_blocked(resource);
+	} else if (!audit_all || (pid_tgid >> 32) == filter_accessor_pid) {
+		return 0;
+	}
+	submit(emit_access(child, family, resource, mode, X00_HOOK_PTRACE_ACCESS_CHECK, denied));
+	return denied ? -EPERM : 0;
+}
+
+static __always_inline bool name_is(const unsigned char *name, const char *want, int len)
+{
+	char buf[8] = {};
+	int i;
+
+	if (bpf_probe_read_kernel(buf, len + 1 < 8 ? len + 1 : 8, name) < 0)
+		return false;
+	for (i = 0; i < 8 && i <= len; i++) {
+		if (buf[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+/* Runs on every open on the machine: keep the common path to a couple of loads. Labels procfs environ/mem opens
+ * for the access check that follows, and refuses fresh opens of secret memfds outside their family. */
+static __always_inline int check_file_open(struct file *file)
+{
+	struct x00_inode_key key = {};
+	struct dentry *dentry;
+	struct inode *inode;
+	unsigned long magic;
+	__u32 *family, resource;
+	__u64 pid_tgid;
+
+	inode = BPF_CORE_READ(file, f_inode);
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	if (magic == PROC_SUPER_MAGIC) {
+		dentry = BPF_CORE_READ(file, f_path.dentry);
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		__u32 len = BPF_CORE_READ(dentry, d_name.len);
+
+		pid_tgid = bpf_get_current_pid_tgid();
+		if (len == 7 && name_is(name, "environ", 7))
+			resource = X00_RES_ENVIRON;
+		else if (len == 3 && name_is(name, "mem", 3))
+			resource = X00_RES_MEM;
+		else {
+			/* A label left by an open that never reached the access check (self-access) must not
+			 * name this one. */
+			bpf_map_delete_elem(&pending, &pid_tgid);
+			return 0;
+		}
+		bpf_map_update_elem(&pending, &pid_tgid, &resource, BPF_ANY);
+		return 0;
+	}
+
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	family = bpf_map_lookup_elem(&secret_inodes, &key);
+	if (!family)
+		return 0;
+	{
+		__u32 self = bpf_get_current_pid_tgid() >> 32;
+		struct x00_protection *mine = bpf_map_lookup_elem(&protected, &self);
+
+		if (mine && mine->family == *family)
+			return 0;
+	}
+	submit(emit_access(NULL, *family, X00_RES_SECRET_FILE, 0, X00_HOOK_FILE_OPEN, enforce));
+	return enforce ? -EPERM : 0;
+}
+
+static __always_inline void label_syscall(__u32 resource)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&pending, &pid_tgid, &resource, BPF_ANY);
+}
+
+static __always_inline void clear_label(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&pending, &pid_tgid);
+}
+
+/* Syscall labels: rare syscalls, so these tracepoints cost nothing on unrelated work. */
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int enter_ptrace(void *ctx) { label_syscall(X00_RES_PTRACE); return 0; }
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int exit_ptrace(void *ctx) { clear_label(); return 0; }
+SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
+int enter_pvm_readv(void *ctx) { label_syscall(X00_RES_PROCESS_VM_READV); return 0; }
+SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
+int exit_pvm_readv(void *ctx) { clear_label(); return 0; }
+SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
+int enter_pvm_writev(void *ctx) { label_syscall(X00_RES_PROCESS_VM_WRITEV); return 0; }
+SEC("tracepoint/syscalls/sys_exit_process_vm_writev")
+int exit_pvm_writev(void *ctx) { clear_label(); return 0; }
+SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
+int enter_pidfd_getfd(void *ctx) { label_syscall(X00_RES_PIDFD_GETFD); return 0; }
+SEC("tracepoint/syscalls/sys_exit_pidfd_getfd")
+int exit_pidfd_getfd(void *ctx) { clear_label(); return 0; }
+
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("lsm/ptrace_access_check")
@@ -42,6 +183,7 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	theirs = bpf_map_lookup_elem(&protected, &ptgid);
 	if (theirs && theirs->family == mine->family)
 		return 0;
-	emit_access(parent, mine->family, X00_RES_PTRACE_TRACEME, 0, X00_HOOK_PTRACE_TRACEME, enforce && block_ptrace);
+	submit(emit_access(parent, mine->family, X00_RES_PTRACE_TRACEME, 0, X00_HOOK_PTRACE_TRACEME,
+			   enforce && block_ptrace));
 	return enforce && block_ptrace ? -EPERM : 0;
 }

@@ -25,6 +25,7 @@ enum x00_hook {
 	X00_HOOK_PTRACE_ACCESS_CHECK = 1,
 	X00_HOOK_FILE_OPEN = 2,
 	X00_HOOK_PTRACE_TRACEME = 3,
+	X00_HOOK_SYSCALL = 4,          /* access_monitor.bpf.c: syscall tracepoints (observe only) */
 };
 
 /* Flags of a protected process. */
@@ -63,9 +64,9 @@ struct x00_access_event {
 	__u32 resource;         /* enum x00_resource */
 	__u32 ptrace_mode;      /* PTRACE_MODE_* bits as the kernel passed them */
 	__u32 hook;             /* enum x00_hook */
-	__u32 denied;           /* 1 when the access was refused */
+	__u32 denied;           /* 1 when X00 refused the access */
 	__u32 family;           /* protection family of the target; 0 when unprotected (audit-all) */
-	__u32 pad;
+	__s32 result;           /* 0 or -errno: what the caller got (LSM: X00's decision; tracepoints: the syscall) */
 	char accessor_comm[X00_TASK_COMM_LEN];
 	char target_comm[X00_TASK_COMM_LEN];
 	char accessor_exe[X00_EXE_LEN]; /* basename of the accessor's executable */

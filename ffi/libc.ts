@@ -33,6 +33,10 @@ const LIBC_SYMBOLS = {
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   /** char *strerror_r(int errnum, char *buf, size_t buflen) (GNU variant) */
   strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
+  /** int clock_gettime(clockid_t clk, struct timespec *tp) */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data) */
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -163,4 +167,29 @@ export function formatVaList(fmt: Deno.PointerValue, args: Deno.PointerValue): s
   const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, args);
   if (n < 0) return "";
   return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length - 1)));
+}
+
+/** Clock ids for {@linkcode clockNs}. */
+export const CLOCK_REALTIME = 0;
+/** Clock ids for {@linkcode clockNs}. */
+export const CLOCK_BOOTTIME = 7;
+
+/** clock_gettime(2) in nanoseconds. */
+export function clockNs(clock: number): bigint {
+  const ts = new BigInt64Array(2);
+  check("clock_gettime", libc().clock_gettime(clock, new Uint8Array(ts.buffer)));
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
+
+/** mount(2) of a pseudo file system (tracefs, securityfs, bpf) with no options. */
+export function mountPseudoFs(fstype: string, target: string): void {
+  const c = (s: string) => new TextEncoder().encode(s + "\0");
+  check(`mount ${fstype} on ${target}`, libc().mount(c(fstype), c(target), c(fstype), 0n, null));
+}
+
+const SYS_MEMFD_SECRET = 447;
+
+/** memfd_secret(2): returns a descriptor, or throws (ENOSYS when the kernel lacks it). */
+export function memfdSecret(): number {
+  return check("memfd_secret", libc().syscall(BigInt(SYS_MEMFD_SECRET), 0n, 0n, 0n));
 }

@@ -1,0 +1,122 @@
+/**
+ * X00 — delivers secrets to a workload in memory only and proves in the kernel (BPF-LSM) that nothing else on the
+ * machine can read them. This is the `x00` command line; every command lives in `src/cli/`.
+ *
+ * @module
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { runAudit } from "./src/cli/audit.ts";
+import { runDoctor } from "./src/cli/doctor.ts";
+import { runPolicyCheck, runPolicySchema } from "./src/cli/policy.ts";
+import { parseDuration } from "./src/duration.ts";
+import { ExitCode, X00Error } from "./src/errors.ts";
+import { VERSION } from "./src/version.ts";
+
+function durationArg(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    throw new InvalidArgumentError(`'${value}' is not a duration (examples: 500ms, 30s, 5m, 1h)`);
+  }
+  return ms;
+}
+
+function cgroupArg(value: string): bigint {
+  if (!/^\d+$/.test(value)) {
+    throw new InvalidArgumentError(`'${value}' is not a cgroup id (a decimal number)`);
+  }
+  return BigInt(value);
+}
+
+/** Builds the command tree; `exit` receives each command's exit code. */
+export function buildCli(exit: (code: number) => void): Command {
+  const program = new Command("x00")
+    .description(
+      "Deliver secrets to a workload in memory only; the kernel (BPF-LSM) keeps everyone else out.",
+    )
+    .version(VERSION, "-V, --version")
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`x00: ${str.replace(/^error: /, "")}`) });
+
+  program.command("audit")
+    .description(
+      "stream every exec and every cross-process access attempt on this host (zero config)",
+    )
+    .option(
+      "--duration <time>",
+      "stop after this long (e.g. 30s); default: until Ctrl-C",
+      durationArg,
+    )
+    .addOption(
+      new Option("--format <format>", "table on a terminal, json (JSON Lines) otherwise").choices([
+        "table",
+        "json",
+      ]),
+    )
+    .option("--output <file>", "append events to FILE instead of stdout")
+    .option("--no-exec", "do not report execs")
+    .option("--no-access", "do not report access attempts")
+    .option("--fork-exit", "also report forks and exits")
+    .option("--comm <name>", "only events of processes with this command name")
+    .option("--cgroup <id>", "only events of this cgroup v2 id", cgroupArg)
+    .action(async (o) => {
+      exit(
+        await runAudit({
+          durationMs: o.duration,
+          format: o.format,
+          output: o.output,
+          exec: o.exec,
+          access: o.access,
+          forkExit: o.forkExit ?? false,
+          comm: o.comm,
+          cgroup: o.cgroup,
+        }),
+      );
+    });
+
+  program.command("doctor")
+    .description(
+      "report what this kernel allows; exit 0 if enforce is possible, 3 if only audit, 4 if neither",
+    )
+    .option("--json", "machine-readable report")
+    .action(async (o) => exit(await runDoctor({ json: o.json ?? false })));
+
+  const policy = program.command("policy").description(
+    "validate policy files and print their JSON Schema",
+  );
+  policy.command("check")
+    .description("validate a policy file (errors as FILE:LINE:COL)")
+    .argument("<file>", "policy file (YAML)")
+    .action(async (file: string) => exit(await runPolicyCheck(file)));
+  policy.command("schema")
+    .description("print the policy JSON Schema (for editors)")
+    .action(() => exit(runPolicySchema()));
+
+  return program;
+}
+
+/** Runs the CLI with `args`; returns the exit code. Never throws. */
+export async function main(args: string[]): Promise<number> {
+  let code = ExitCode.OK as number;
+  const program = buildCli((c) => code = c);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      if (e.code === "commander.help") return 0;
+      return ExitCode.USAGE;
+    }
+    if (e instanceof X00Error) {
+      console.error(`x00: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(`x00: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (Deno.env.get("X00_DEBUG")) console.error(e);
+    return ExitCode.FAILURE;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

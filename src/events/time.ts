@@ -1,0 +1,32 @@
+/**
+ * Converts kernel boot-time nanoseconds (bpf_ktime_get_boot_ns) to RFC 3339 UTC with nanoseconds.
+ *
+ * @module
+ */
+import { CLOCK_BOOTTIME, CLOCK_REALTIME, clockNs } from "../../ffi/libc.ts";
+
+let offset: bigint | undefined;
+
+/** Nanoseconds to add to a boot-time stamp to get Unix time (measured once). */
+function bootToRealtime(): bigint {
+  offset ??= clockNs(CLOCK_REALTIME) - clockNs(CLOCK_BOOTTIME);
+  return offset;
+}
+
+/** Formats Unix nanoseconds as `2026-11-28T22:01:47.123456789Z`. */
+export function rfc3339Nanos(unixNs: bigint): string {
+  const ms = Number(unixNs / 1_000_000n);
+  const base = new Date(ms).toISOString().slice(0, 19);
+  const frac = (unixNs % 1_000_000_000n).toString().padStart(9, "0");
+  return `${base}.${frac}Z`;
+}
+
+/** RFC 3339 time of a boot-time stamp. */
+export function bootNsToRfc3339(bootNs: bigint): string {
+  return rfc3339Nanos(bootNs + bootToRealtime());
+}
+
+/** RFC 3339 time of now. */
+export function nowRfc3339(): string {
+  return rfc3339Nanos(clockNs(CLOCK_REALTIME));
+}

@@ -1,0 +1,168 @@
+/**
+ * The access side of X00: BPF-LSM (lsm_file_protect, can deny) where the kernel runs LSM programs, else the
+ * syscall-tracepoint fallback (access_monitor, observe only). Used by `x00 audit` (every process) and `x00 run`
+ * (protected processes only).
+ *
+ * @module
+ */
+import { BpfError } from "../../ffi/libbpf.ts";
+import { X00Error } from "../errors.ts";
+import { LoadedObject } from "./loaded_object.ts";
+
+/** How accesses are seen. */
+export type Mechanism = "lsm" | "tracepoint";
+
+/** Options of {@linkcode AccessMonitor.start}. */
+export interface AccessMonitorOptions {
+  /** Deny (true) or only log. Requires the LSM mechanism. */
+  enforce: boolean;
+  /** Report accesses to every process (host audit), not only protected ones. */
+  auditAll: boolean;
+  blockEnvironRead?: boolean;
+  blockMemRead?: boolean;
+  blockPtrace?: boolean;
+  /** A tgid whose own accesses are never reported (X00 itself in host audit). */
+  ignorePid?: number;
+  /** Use the tracepoint fallback when LSM programs are refused. Never with `enforce`. */
+  allowFallback: boolean;
+}
+
+/** Enforcement could not be established: carries the reason, exit code 3. */
+export class ProtectionUnavailableError extends X00Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, exitCode: 3 });
+    this.name = "ProtectionUnavailableError";
+  }
+}
+
+/** Explains a failed LSM load in one line, with the fix. */
+export function explainLsmFailure(e: unknown): string {
+  let lsm = "";
+  try {
+    lsm = Deno.readTextFileSync("/sys/kernel/security/lsm").trim();
+  } catch {
+    lsm = "";
+  }
+  const listed = lsm.split(",").includes("bpf");
+  if (e instanceof BpfError) {
+    if (!listed) {
+      return `the kernel does not run BPF-LSM programs ('bpf' is not in the LSM list '${
+        lsm || "unknown"
+      }'): ` +
+        `boot with lsm=...,bpf (e.g. GRUB_CMDLINE_LINUX="lsm=lockdown,capability,landlock,yama,apparmor,bpf")`;
+    }
+    if (e.errno === 1 || e.errno === 13) {
+      return `the kernel refused to load BPF-LSM programs (${e.message}) although 'bpf' is in the LSM list ` +
+        `'${lsm}': a sandbox or security policy (seccomp, lockdown, a hypervisor) blocks them; run on a host ` +
+        `or VM whose kernel permits BPF LSM programs`;
+    }
+    return `BPF-LSM programs failed to load or attach: ${e.message}`;
+  }
+  return `BPF-LSM programs failed to load or attach: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+const RODATA_KEYS = (o: AccessMonitorOptions) => ({
+  enforce: o.enforce,
+  audit_all: o.auditAll,
+  block_environ_read: o.blockEnvironRead ?? true,
+  block_mem_read: o.blockMemRead ?? true,
+  block_ptrace: o.blockPtrace ?? true,
+  filter_accessor_pid: o.ignorePid ?? 0,
+});
+
+/** A loaded, attached access monitor. */
+export class AccessMonitor {
+  readonly object: LoadedObject;
+  readonly mechanism: Mechanism;
+  /** Why LSM is not in use (fallback only). */
+  readonly fallbackReason?: string;
+
+  private constructor(object: LoadedObject, mechanism: Mechanism, fallbackReason?: string) {
+    this.object = object;
+    this.mechanism = mechanism;
+    this.fallbackReason = fallbackReason;
+  }
+
+  /**
+   * Loads and attaches. With `enforce`, a kernel without usable BPF-LSM is a {@linkcode ProtectionUnavailableError}
+   * (fail closed).
+   *
+   * @example Host audit
+   * ```ts ignore
+   * const m = await AccessMonitor.start({ enforce: false, auditAll: true, allowFallback: true });
+   * ```
+   */
+  static async start(options: AccessMonitorOptions): Promise<AccessMonitor> {
+    const rodata = RODATA_KEYS(options);
+    let lsm: LoadedObject | undefined;
+    try {
+      lsm = await LoadedObject.load("lsm_file_protect", { rodata });
+      lsm.attachAll();
+      return new AccessMonitor(lsm, "lsm");
+    } catch (e) {
+      lsm?.close();
+      const reason = explainLsmFailure(e);
+      if (options.enforce || !options.allowFallback) {
+        throw new ProtectionUnavailableError(`Cannot establish enforcement: ${reason}`, {
+          cause: e,
+        });
+      }
+      const fb = await LoadedObject.load("access_monitor", {
+        rodata: { ...rodata, enforce: false },
+      });
+      try {
+        fb.attachAll();
+      } catch (e2) {
+        fb.close();
+        throw e2;
+      }
+      return new AccessMonitor(fb, "tracepoint", reason);
+    }
+  }
+
+  /**
+   * Protects the calling process (by its kernel tgid, right in any pid namespace) as the head of `family`.
+   * Children forked afterwards inherit protection in the kernel before they run.
+   */
+  protectSelf(family: number, supervisor: boolean): number {
+    const args = new Uint8Array(new Uint32Array([family, supervisor ? 1 : 0]).buffer);
+    return this.object.program("register_self").testRun(args);
+  }
+
+  /** Lets only `family` open the memfd `fd` of this process afresh (through /proc/P/fd/N or map_files). */
+  protectSecretFd(fd: number, family: number): void {
+    const st = Deno.statSync(`/proc/self/fd/${fd}`);
+    const key = new DataView(new ArrayBuffer(16));
+    key.setBigUint64(0, BigInt(st.ino ?? 0), true);
+    key.setUint32(8, userDevToKernel(st.dev), true);
+    this.object.map("secret_inodes").update(
+      new Uint8Array(key.buffer),
+      new Uint8Array(new Uint32Array([family]).buffer),
+    );
+  }
+
+  /** Whether tgid `pid` is currently protected. */
+  isProtected(pid: number): boolean {
+    return this.object.map("protected").lookup(
+      new Uint8Array(new Uint32Array([pid]).buffer),
+      new Uint8Array(8),
+    );
+  }
+
+  /** Records dropped by the kernel so far. */
+  lostEvents(): bigint {
+    return this.object.readCounter("lost_events");
+  }
+
+  /** Detaches and unloads. Idempotent. */
+  close(): void {
+    this.object.close();
+  }
+}
+
+/** Converts a user-space st_dev (new_encode_dev) to the kernel's internal dev_t (MKDEV: major << 20 | minor). */
+export function userDevToKernel(dev: number): number {
+  const major = (dev >>> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  return ((major << 20) | minor) >>> 0;
+}

@@ -1,0 +1,64 @@
+/**
+ * Drains ring buffers without blocking Deno's event loop: a `nonblocking` epoll_wait on a worker thread, then a
+ * synchronous `ring_buffer__consume` whose callbacks run on the main thread.
+ *
+ * @module
+ */
+import { type BpfMap, RingBuffer, type RingBufferHandler } from "../../ffi/libbpf.ts";
+import { epollWait } from "../../ffi/libc.ts";
+
+/** Options of {@linkcode EventLoop.run}. */
+export interface RunOptions {
+  /** Stops the loop (after at most `pollMs`). */
+  signal: AbortSignal;
+  /** Longest wait in one epoll_wait, in ms. Default 100. */
+  pollMs?: number;
+  /** Called about once per `tickMs` (default 1000) — e.g. to check lost-event counters. */
+  onTick?: () => void;
+  tickMs?: number;
+}
+
+/** Several ring buffer maps consumed together. */
+export class EventLoop {
+  readonly #ring = new RingBuffer();
+  #count = 0;
+
+  /** Adds a ring buffer map and the handler for its records (records are only valid during the call). */
+  add(map: BpfMap, handler: RingBufferHandler): void {
+    this.#ring.add(map, handler);
+    this.#count++;
+  }
+
+  /** Consumes what is waiting now; returns the number of records. */
+  drain(): number {
+    return this.#count === 0 ? 0 : this.#ring.consume();
+  }
+
+  /** Runs until `signal` aborts, then drains what is left. */
+  async run(options: RunOptions): Promise<void> {
+    const { signal, pollMs = 100, onTick, tickMs = 1000 } = options;
+    if (this.#count === 0) {
+      await new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+      return;
+    }
+    const fd = this.#ring.epollFd;
+    let nextTick = Date.now() + tickMs;
+    while (!signal.aborted) {
+      await epollWait(fd, pollMs);
+      this.#ring.consume();
+      if (onTick && Date.now() >= nextTick) {
+        onTick();
+        nextTick = Date.now() + tickMs;
+      }
+    }
+    this.#ring.consume();
+    onTick?.();
+  }
+
+  /** Frees the ring buffer. Idempotent. */
+  free(): void {
+    this.#ring.free();
+  }
+}

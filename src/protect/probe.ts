@@ -1,0 +1,241 @@
+/**
+ * Feature probes for `x00 doctor`: each one actually tries the thing (load and attach an LSM program, create a
+ * memfd_secret) rather than trusting a config file. Returns data; the CLI formats it.
+ *
+ * @module
+ */
+import { libbpfPath, libbpfVersion } from "../../ffi/libbpf.ts";
+import { close, memfdCreate, memfdSecret, MFD_ALLOW_SEALING, MFD_CLOEXEC } from "../../ffi/libc.ts";
+import { explainLsmFailure } from "./access_monitor.ts";
+import { effectiveCaps } from "./capabilities.ts";
+import { ensureMounted } from "./kernel_fs.ts";
+import { LoadedObject } from "./loaded_object.ts";
+
+/** One finding. */
+export interface Check {
+  /** Stable id, e.g. `bpf_lsm`. */
+  id: string;
+  /** What was checked. */
+  title: string;
+  ok: boolean;
+  /** What was found. */
+  detail: string;
+  /** When not ok: what it breaks. */
+  impact?: string;
+  /** When not ok: how to fix it. */
+  fix?: string;
+  /** Needed for `enforce` (true) or only useful (false). */
+  requiredFor: "enforce" | "audit" | "optional";
+}
+
+/** The doctor's verdict. */
+export interface DoctorReport {
+  kernel: string;
+  checks: Check[];
+  /** `enforce`: everything works; `audit`: only observation works; `none`: BPF is unusable. */
+  capability: "enforce" | "audit" | "none";
+}
+
+function read(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function tryLoad(
+  name: "exec_monitor" | "lsm_file_protect" | "access_monitor",
+): Promise<string | undefined> {
+  let obj: LoadedObject | undefined;
+  try {
+    obj = await LoadedObject.load(name);
+    obj.attachAll();
+    return undefined;
+  } catch (e) {
+    return name === "lsm_file_protect" ? explainLsmFailure(e) : message(e);
+  } finally {
+    obj?.close();
+  }
+}
+
+/** Runs every probe. Needs root for the BPF probes (they report the missing capability otherwise). */
+export async function runProbes(): Promise<DoctorReport> {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  const kernel = read("/proc/sys/kernel/osrelease") ?? "unknown";
+
+  let btf = false;
+  try {
+    btf = Deno.statSync("/sys/kernel/btf/vmlinux").isFile;
+  } catch {
+    btf = false;
+  }
+  add({
+    id: "btf",
+    title: "kernel BTF (/sys/kernel/btf/vmlinux)",
+    ok: btf,
+    detail: btf ? "present" : "missing",
+    impact: "CO-RE programs cannot be relocated: nothing loads",
+    fix: "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (all major distributions since 2020)",
+    requiredFor: "audit",
+  });
+
+  const caps = effectiveCaps();
+  for (
+    const [cap, why] of [
+      ["CAP_BPF", "load BPF programs and maps"],
+      ["CAP_PERFMON", "attach tracing programs"],
+      [
+        "CAP_SYS_ADMIN",
+        "BPF on kernels before 5.8, mounting tracefs/securityfs, BPF_PROG_TEST_RUN",
+      ],
+      ["CAP_SYS_PTRACE", "read other processes' /proc entries for event enrichment"],
+    ] as const
+  ) {
+    const have = caps[cap] || (cap !== "CAP_SYS_PTRACE" && caps.CAP_SYS_ADMIN);
+    add({
+      id: cap.toLowerCase(),
+      title: cap,
+      ok: have,
+      detail: have ? "effective" : "missing",
+      impact: `cannot ${why}`,
+      fix:
+        "run as root, or grant the capability (e.g. securityContext.capabilities.add in Kubernetes)",
+      requiredFor: cap === "CAP_SYS_PTRACE" ? "optional" : "audit",
+    });
+  }
+
+  let version = "";
+  let libbpfError = "";
+  try {
+    version = libbpfVersion();
+  } catch (e) {
+    libbpfError = message(e);
+  }
+  add({
+    id: "libbpf",
+    title: "libbpf",
+    ok: version !== "" && Number(version.split(".")[0]) >= 1,
+    detail: version ? `version ${version} (${libbpfPath()})` : libbpfError,
+    impact: "X00 cannot load any BPF program",
+    fix: "apt-get install libbpf1 (>= 1.0), or set X00_LIBBPF_PATH",
+    requiredFor: "audit",
+  });
+
+  const tracefs = ensureMounted("tracefs");
+  add({
+    id: "tracefs",
+    title: "tracefs (tracepoint ids)",
+    ok: tracefs.ok,
+    detail: tracefs.ok
+      ? (tracefs.mounted ? "mounted by x00 at /sys/kernel/tracing" : "mounted")
+      : tracefs.error ??
+        "missing",
+    impact: "syscall tracepoints (access fallback, syscall labels) cannot attach",
+    fix: "mount -t tracefs tracefs /sys/kernel/tracing",
+    requiredFor: "audit",
+  });
+
+  const secfs = ensureMounted("securityfs");
+  const lsmList = read("/sys/kernel/security/lsm") ?? "";
+  const listed = lsmList.split(",").includes("bpf");
+  add({
+    id: "lsm_list",
+    title: "'bpf' in the active LSM list",
+    ok: listed,
+    detail: secfs.ok ? `lsm=${lsmList}` : `securityfs unavailable: ${secfs.error ?? "not mounted"}`,
+    impact: "enforce mode is impossible (audit still works through tracepoints)",
+    fix:
+      "boot with lsm=<current list>,bpf (CONFIG_BPF_LSM=y), e.g. in GRUB_CMDLINE_LINUX, then reboot",
+    requiredFor: "enforce",
+  });
+
+  const lockdown = read("/sys/kernel/security/lockdown");
+  const mode = lockdown?.match(/\[(\w+)\]/)?.[1] ?? "unknown";
+  add({
+    id: "lockdown",
+    title: "kernel lockdown",
+    ok: mode !== "confidentiality",
+    detail: lockdown ? `mode ${mode}` : "not available",
+    impact: "lockdown=confidentiality forbids BPF reads of kernel memory: programs fail to load",
+    fix: "boot with lockdown=integrity or none",
+    requiredFor: "audit",
+  });
+
+  const tpErr = await tryLoad("exec_monitor");
+  add({
+    id: "tp_btf_ringbuf",
+    title: "tp_btf programs and ring buffers (exec monitor)",
+    ok: tpErr === undefined,
+    detail: tpErr ?? "exec_monitor loaded and attached",
+    impact: "no exec events",
+    fix: "kernel >= 5.8 with BTF; run as root",
+    requiredFor: "audit",
+  });
+
+  const fbErr = await tryLoad("access_monitor");
+  add({
+    id: "access_tracepoints",
+    title: "syscall tracepoints (access fallback)",
+    ok: fbErr === undefined,
+    detail: fbErr ?? "access_monitor loaded and attached",
+    impact: "no access events where BPF-LSM is unavailable",
+    fix: "CONFIG_FTRACE_SYSCALLS=y and tracefs mounted",
+    requiredFor: "optional",
+  });
+
+  const lsmErr = await tryLoad("lsm_file_protect");
+  add({
+    id: "bpf_lsm",
+    title: "BPF-LSM program loads and attaches",
+    ok: lsmErr === undefined,
+    detail: lsmErr ?? "lsm_file_protect loaded and attached (then detached)",
+    impact: "enforce mode is impossible: x00 run refuses to start workloads in enforce mode",
+    fix: listed ? "see the detail: the kernel refused the program" : "boot with lsm=...,bpf",
+    requiredFor: "enforce",
+  });
+
+  let memfd = "";
+  try {
+    close(memfdCreate("x00-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  } catch (e) {
+    memfd = message(e);
+  }
+  add({
+    id: "memfd_create",
+    title: "memfd_create with sealing",
+    ok: memfd === "",
+    detail: memfd || "works",
+    impact: "file delivery of secrets is impossible",
+    fix: "kernel >= 3.17",
+    requiredFor: "enforce",
+  });
+
+  let secret = "";
+  try {
+    close(memfdSecret());
+  } catch (e) {
+    secret = message(e);
+  }
+  add({
+    id: "memfd_secret",
+    title: "memfd_secret",
+    ok: secret === "",
+    detail: secret || "works",
+    impact:
+      "none today (X00 uses sealed memfds); memfd_secret would also hide pages from the kernel's direct map",
+    fix: "boot with secretmem.enable=1 (kernel >= 5.14)",
+    requiredFor: "optional",
+  });
+
+  const failed = (level: Check["requiredFor"]) =>
+    checks.some((c) => !c.ok && c.requiredFor === level);
+  const auditOk = !failed("audit");
+  const capability = !auditOk ? "none" : failed("enforce") ? "audit" : "enforce";
+  return { kernel, checks, capability };
+}
