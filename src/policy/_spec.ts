@@ -90,8 +90,8 @@ export const ABSOLUTE_PATH_PATTERN = "^/";
 export const VAULT_PATH_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/]+(?:/[^/]+)*$";
 /** A duration: `1h`, `5m`, `10s`, `500ms` or a descending combination such as `1m30s`. */
 export const DURATION_PATTERN = "^(?=\\d)(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?$";
-/** A Vault address. */
-export const VAULT_ADDRESS_PATTERN = "^https?://[^/?#\\s]+(?:/[^?#\\s]*)?$";
+/** A Vault address: http(s), a host, an optional path; no user info (credentials go in auth). */
+export const VAULT_ADDRESS_PATTERN = "^https?://[^/?#@\\s]+(?:/[^?#\\s]*)?$";
 
 /** The longest duration any field accepts, in milliseconds (24 hours). */
 export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;

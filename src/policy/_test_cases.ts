@@ -553,8 +553,27 @@ export const INVALID_CASES: InvalidCase[] = [
     yaml: head + "vault:\n  address: vault.example:8200\n",
     error:
       "x.yaml:4:12: Cannot load policy as 'vault.address' must be an http:// or https:// URL " +
-      'such as https://vault.example:8200: current value is "vault.example:8200"',
+      'such as https://vault.example:8200, without user info: current value is "vault.example:8200"',
     path: "vault.address",
+    schema: "rejects",
+  },
+  {
+    title: "Vault addresses with user info without repeating them",
+    yaml: head + "vault:\n  address: https://admin:hunter2@vault.example:8200\n",
+    error:
+      "x.yaml:4:12: Cannot load policy as 'vault.address' must be an http:// or https:// URL " +
+      "such as https://vault.example:8200, without user info: current value is hidden as it may be " +
+      "a credential",
+    path: "vault.address",
+    schema: "rejects",
+  },
+  {
+    title: "a credential pasted in place of its file path without repeating it",
+    yaml: head + vault + "  auth:\n    method: token\n    token_file_path: hvs.CAESIJ-not-real\n",
+    error:
+      "x.yaml:7:22: Cannot load policy as 'vault.auth.token_file_path' must be an absolute path: " +
+      "current value is hidden as it may be a credential",
+    path: "vault.auth.token_file_path",
     schema: "rejects",
   },
   {

@@ -294,11 +294,12 @@ class Checker {
   }
 
   /** Reports `must be EXPECTED: current value is VALUE` for an entry. */
-  invalid(entry: Entry, expected: string): void {
+  invalid(entry: Entry, expected: string, hideValue = false): void {
+    const current = hideValue ? "hidden as it may be a credential" : describe(entry.value);
     this.issue(
       entry.value,
       entry.path,
-      `must be ${expected}: current value is ${describe(entry.value)}`,
+      `must be ${expected}: current value is ${current}`,
     );
   }
 }
@@ -382,7 +383,12 @@ function stringField(
   c: Checker,
   fields: Fields,
   name: string,
-  options: FieldOptions & { pattern?: string; expected?: string } = {},
+  options: FieldOptions & {
+    pattern?: string;
+    expected?: string;
+    /** Whether an invalid value may be a credential pasted in place of a path: it is not repeated. */
+    credential?: (value: string) => boolean;
+  } = {},
 ): string | undefined {
   const entry = fields.entries.get(name);
   if (entry === undefined) {
@@ -393,11 +399,14 @@ function stringField(
   const value = c.scalar(entry, "string", expected);
   if (value === undefined) return undefined;
   if (value === "" || (options.pattern && !new RegExp(options.pattern, "u").test(value))) {
-    c.invalid(entry, expected);
+    c.invalid(entry, expected, options.credential?.(value) ?? false);
     return undefined;
   }
   return value;
 }
+
+/** Any value of a credential field may be the credential itself. */
+const ALWAYS = () => true;
 
 function enumField<T extends string>(
   c: Checker,
@@ -470,6 +479,8 @@ const ENV_NAME = {
   expected: "a valid environment variable name",
 };
 const ABSOLUTE_PATH = { pattern: ABSOLUTE_PATH_PATTERN, expected: "an absolute path" };
+/** A path to a file holding a credential: a wrong value may be the credential pasted in its place. */
+const CREDENTIAL_PATH = { ...ABSOLUTE_PATH, credential: ALWAYS };
 const VAULT_PATH = {
   pattern: VAULT_PATH_PATTERN,
   expected:
@@ -576,13 +587,14 @@ function checkVault(c: Checker, entry: Entry, mode: Mode | undefined): VaultConf
   if (fields === undefined) return undefined;
   const address = stringField(c, fields, "address", {
     pattern: VAULT_ADDRESS_PATTERN,
-    expected: "an http:// or https:// URL such as https://vault.example:8200",
+    expected: "an http:// or https:// URL such as https://vault.example:8200, without user info",
+    credential: (value) => value.includes("@"),
   });
   const namespace = stringField(c, fields, "namespace");
   const caCert = stringField(c, fields, "ca_cert", ABSOLUTE_PATH);
   const caPath = stringField(c, fields, "ca_path", ABSOLUTE_PATH);
   const clientCert = stringField(c, fields, "client_cert", ABSOLUTE_PATH);
-  const clientKey = stringField(c, fields, "client_key", ABSOLUTE_PATH);
+  const clientKey = stringField(c, fields, "client_key", CREDENTIAL_PATH);
   const serverName = stringField(c, fields, "tls_server_name");
   const skipVerify = booleanField(c, fields, "tls_skip_verify") ?? DEFAULTS.tls_skip_verify;
   const allowInsecure = booleanField(c, fields, "allow_insecure") ?? DEFAULTS.allow_insecure;
@@ -637,18 +649,18 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
   const mountPath = stringField(c, fields, "mount_path", VAULT_PATH);
   switch (method) {
     case "token": {
-      const tokenFile = stringField(c, fields, "token_file_path", ABSOLUTE_PATH);
+      const tokenFile = stringField(c, fields, "token_file_path", CREDENTIAL_PATH);
       return { method, ...(tokenFile !== undefined ? { token_file_path: tokenFile } : {}) };
     }
     case "approle": {
       const why = ` for auth method "approle"`;
       const roleId = stringField(c, fields, "role_id_file_path", {
-        ...ABSOLUTE_PATH,
+        ...CREDENTIAL_PATH,
         required: true,
         why,
       });
       const secretId = stringField(c, fields, "secret_id_file_path", {
-        ...ABSOLUTE_PATH,
+        ...CREDENTIAL_PATH,
         required: true,
         why,
       });
@@ -667,7 +679,7 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
         required: true,
         why: ` for auth method "kubernetes"`,
       });
-      const tokenPath = stringField(c, fields, "token_path", ABSOLUTE_PATH);
+      const tokenPath = stringField(c, fields, "token_path", CREDENTIAL_PATH);
       if (role === undefined) return undefined;
       return {
         method,
