@@ -1,0 +1,514 @@
+/**
+ * Authentication: the token, AppRole and Kubernetes methods (with Vault Agent's option names and behaviour), and
+ * the {@linkcode TokenManager} that logs in lazily, renews the token with `auth/token/renew-self` before it
+ * expires, and logs in again when renewal is refused or the token reaches its max TTL.
+ *
+ * @module
+ */
+
+import type { Logger, VaultClient } from "./client.ts";
+import { VaultError } from "./errors.ts";
+import { backoffDelay } from "./retry.ts";
+import { fileError, readTextFile } from "./_fs.ts";
+
+/** The result of a login. */
+export interface AuthLogin {
+  /** The token (a credential: never log it). */
+  token: string;
+  /** TTL in seconds; 0 when the token never expires or the TTL is unknown. */
+  leaseDurationS: number;
+  /** Whether `auth/token/renew-self` may extend it. */
+  renewable: boolean;
+}
+
+/** A way to obtain a Vault token. */
+export interface AuthMethod {
+  /** `token`, `approle` or `kubernetes` (for messages). */
+  readonly name: string;
+  /** Obtains a token. Throws a {@linkcode VaultError} that never contains a credential. */
+  login(client: VaultClient, signal?: AbortSignal): Promise<AuthLogin>;
+}
+
+/** Options of {@linkcode tokenAuth}. */
+export interface TokenAuthOptions {
+  /** A token given directly (e.g. from `VAULT_TOKEN`). Wins over `tokenFile`. */
+  token?: string;
+  /** A file holding the token (Vault Agent's `token_file` method); re-read on each login. */
+  tokenFile?: string;
+  /** Where the token came from, for messages (default: `VAULT_TOKEN` or the file path). */
+  label?: string;
+}
+
+/**
+ * Token auth: a token from the environment or a file. `auth/token/lookup-self` tells its TTL and whether it is
+ * renewable; a token without permission to look itself up is used as is, without renewal.
+ *
+ * @example Usage
+ * ```ts
+ * import { tokenAuth } from "./auth.ts";
+ * const auth = tokenAuth({ tokenFile: "/run/secrets/vault-token" });
+ * console.assert(auth.name === "token");
+ * ```
+ */
+export function tokenAuth(options: TokenAuthOptions): AuthMethod {
+  const label = options.label ??
+    (options.token !== undefined ? "VAULT_TOKEN" : `token file '${options.tokenFile}'`);
+  return {
+    name: "token",
+    async login(client, signal) {
+      let token = options.token;
+      if (token === undefined) {
+        if (options.tokenFile === undefined) {
+          throw new VaultError(
+            "Cannot authenticate to Vault with a token: set VAULT_TOKEN or vault.auth.token_file_path",
+            { kind: "auth" },
+          );
+        }
+        token = (await readTextFile(options.tokenFile, "Vault token file", "auth")).trim();
+      }
+      if (token === "") {
+        throw new VaultError(`Cannot authenticate to Vault: ${label} is empty`, { kind: "auth" });
+      }
+      client.markSensitive(token);
+      try {
+        const res = await client.read<{ ttl?: number; renewable?: boolean }>(
+          "auth/token/lookup-self",
+          {
+            token,
+            authenticated: false,
+            ...(signal ? { signal } : {}),
+          },
+        );
+        return {
+          token,
+          leaseDurationS: typeof res.data?.ttl === "number" ? res.data.ttl : 0,
+          renewable: res.data?.renewable === true,
+        };
+      } catch (err) {
+        if (err instanceof VaultError && err.kind === "permission_denied") {
+          client.logger(
+            "warn",
+            `Cannot look up the Vault token from ${label} (permission denied on auth/token/lookup-self): ` +
+              "using it without renewal; it may be invalid or expired",
+          );
+          return { token, leaseDurationS: 0, renewable: false };
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/** Options of {@linkcode appRoleAuth} (Vault Agent's `approle` method). */
+export interface AppRoleAuthOptions {
+  /** Mount path of the AppRole method. Default `approle`. */
+  mountPath?: string;
+  /** File holding the role_id. */
+  roleIdFile: string;
+  /** File holding the secret_id. */
+  secretIdFile: string;
+  /** Delete the secret_id file once read, as Vault Agent's `remove_secret_id_file_after_reading`. */
+  removeSecretIdFileAfterReading?: boolean;
+}
+
+/**
+ * AppRole auth: `POST auth/<mount>/login` with the role_id and secret_id read from files. As Vault Agent does, the
+ * values are kept in memory so that a later login works after the secret_id file was removed, and a new file
+ * replaces them.
+ *
+ * @example Usage
+ * ```ts
+ * import { appRoleAuth } from "./auth.ts";
+ * const auth = appRoleAuth({ roleIdFile: "/etc/x00/role_id", secretIdFile: "/etc/x00/secret_id" });
+ * console.assert(auth.name === "approle");
+ * ```
+ */
+export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
+  const mount = trimSlashes(options.mountPath ?? "approle");
+  let cachedRoleId: string | undefined;
+  let cachedSecretId: string | undefined;
+  return {
+    name: "approle",
+    async login(client, signal) {
+      const roleId = await readCached(options.roleIdFile, "AppRole role_id file", cachedRoleId);
+      cachedRoleId = roleId;
+      client.markSensitive(roleId);
+      let secretId: string;
+      let fresh = false;
+      try {
+        secretId = (await Deno.readTextFile(options.secretIdFile)).trim();
+        fresh = true;
+      } catch (err) {
+        if (cachedSecretId === undefined) {
+          throw fileError(options.secretIdFile, "AppRole secret_id file", err, "auth");
+        }
+        secretId = cachedSecretId;
+      }
+      if (secretId === "") {
+        if (cachedSecretId === undefined) {
+          throw new VaultError(
+            `Cannot authenticate to Vault: AppRole secret_id file '${options.secretIdFile}' is empty`,
+            {
+              kind: "auth",
+            },
+          );
+        }
+        secretId = cachedSecretId;
+        fresh = false;
+      }
+      client.markSensitive(secretId);
+      cachedSecretId = secretId;
+      if (fresh && options.removeSecretIdFileAfterReading) {
+        try {
+          await Deno.remove(options.secretIdFile);
+          client.logger(
+            "info",
+            `Removed AppRole secret_id file '${options.secretIdFile}' after reading it`,
+          );
+        } catch (err) {
+          client.logger(
+            "warn",
+            `Cannot remove AppRole secret_id file '${options.secretIdFile}': ${
+              err instanceof Error ? err.name : "error"
+            }`,
+          );
+        }
+      }
+      return await loginRequest(client, `auth/${mount}/login`, {
+        role_id: roleId,
+        secret_id: secretId,
+      }, signal);
+    },
+  };
+}
+
+/** Options of {@linkcode kubernetesAuth} (Vault Agent's `kubernetes` method). */
+export interface KubernetesAuthOptions {
+  /** Mount path of the Kubernetes method. Default `kubernetes`. */
+  mountPath?: string;
+  /** The Vault role to log in as. */
+  role: string;
+  /** The service account JWT file. Default `/var/run/secrets/kubernetes.io/serviceaccount/token`. */
+  tokenPath?: string;
+}
+
+/** The standard path of a pod's service account token. */
+export const KUBERNETES_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/**
+ * Kubernetes auth: `POST auth/<mount>/login` with the role and the service account JWT, re-read at every login
+ * because projected tokens rotate.
+ *
+ * @example Usage
+ * ```ts
+ * import { kubernetesAuth } from "./auth.ts";
+ * const auth = kubernetesAuth({ role: "app" });
+ * console.assert(auth.name === "kubernetes");
+ * ```
+ */
+export function kubernetesAuth(options: KubernetesAuthOptions): AuthMethod {
+  const mount = trimSlashes(options.mountPath ?? "kubernetes");
+  const path = options.tokenPath ?? KUBERNETES_TOKEN_PATH;
+  return {
+    name: "kubernetes",
+    async login(client, signal) {
+      const jwt = (await readTextFile(path, "Kubernetes service account token file", "auth"))
+        .trim();
+      if (jwt === "") {
+        throw new VaultError(
+          `Cannot authenticate to Vault: Kubernetes service account token file '${path}' is empty`,
+          {
+            kind: "auth",
+          },
+        );
+      }
+      client.markSensitive(jwt);
+      return await loginRequest(client, `auth/${mount}/login`, { role: options.role, jwt }, signal);
+    },
+  };
+}
+
+async function loginRequest(
+  client: VaultClient,
+  path: string,
+  body: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<AuthLogin> {
+  const res = await client.write(path, body, {
+    authenticated: false,
+    ...(signal ? { signal } : {}),
+  });
+  if (res.auth === null) {
+    throw new VaultError(`Cannot log in with '${path}': Vault's answer has no auth block`, {
+      kind: "invalid_response",
+      path,
+    });
+  }
+  client.markSensitive(res.auth.client_token);
+  return {
+    token: res.auth.client_token,
+    leaseDurationS: res.auth.lease_duration,
+    renewable: res.auth.renewable,
+  };
+}
+
+async function readCached(path: string, what: string, cached: string | undefined): Promise<string> {
+  try {
+    const v = (await Deno.readTextFile(path)).trim();
+    if (v !== "") return v;
+  } catch {
+    // fall through to the cache
+  }
+  if (cached !== undefined) return cached;
+  const v = (await readTextFile(path, what, "auth")).trim();
+  if (v === "") {
+    throw new VaultError(`Cannot authenticate to Vault: ${what} '${path}' is empty`, {
+      kind: "auth",
+    });
+  }
+  return v;
+}
+
+function trimSlashes(s: string): string {
+  return s.replace(/^\/+|\/+$/g, "");
+}
+
+/** Token lifecycle events, for observers (tests, metrics). Never carry the token. */
+export type TokenEvent =
+  | { type: "login"; method: string; leaseDurationS: number; renewable: boolean }
+  | { type: "renewed"; leaseDurationS: number }
+  | { type: "renewal_refused"; reason: string }
+  | { type: "login_failed"; reason: string };
+
+/**
+ * Holds the client's token: logs in on first use (concurrent callers share one login), renews the token at two
+ * thirds of its TTL with `auth/token/renew-self`, logs in again when renewal is refused or the token nears its
+ * max TTL, and keeps retrying (with backoff) while logins fail.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { VaultClient, appRoleAuth } from "./mod.ts";
+ * const client = new VaultClient({
+ *   address: "https://vault:8200",
+ *   auth: appRoleAuth({ roleIdFile: "role_id", secretIdFile: "secret_id" }),
+ * });
+ * client.tokens?.subscribe((e) => console.log(e.type));
+ * await client.login();
+ * ```
+ */
+export class TokenManager {
+  #client: VaultClient;
+  #method: AuthMethod;
+  #logger: Logger;
+  #token: string | undefined;
+  #pending: Promise<string> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #requestedS = 0;
+  #expiresAt = 0;
+  #failures = 0;
+  #listeners = new Set<(e: TokenEvent) => void>();
+
+  constructor(client: VaultClient, method: AuthMethod, logger: Logger) {
+    this.#client = client;
+    this.#method = method;
+    this.#logger = logger;
+  }
+
+  /** The auth method's name. */
+  get method(): string {
+    return this.#method.name;
+  }
+
+  /** When the current token expires (ms since the epoch), 0 when unknown or never. */
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  /** Registers a listener for token events; returns a function that removes it. */
+  subscribe(listener: (e: TokenEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The current token, logging in first if there is none. */
+  token(signal?: AbortSignal): Promise<string> {
+    if (this.#token !== undefined) return Promise.resolve(this.#token);
+    return this.#login(signal);
+  }
+
+  /**
+   * Logs in again after Vault answered 403 to `stale`. Returns the new token, or `undefined` when the method gave
+   * the same token back (a static token: nothing changes).
+   */
+  async refresh(stale: string, signal?: AbortSignal): Promise<string | undefined> {
+    if (this.#token !== undefined && this.#token !== stale) return this.#token;
+    if (this.#pending === undefined) this.#token = undefined;
+    const fresh = await this.#login(signal);
+    return fresh === stale ? undefined : fresh;
+  }
+
+  /** Stops background renewal. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #emit(e: TokenEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch {
+        // a listener's failure is not the token manager's
+      }
+    }
+  }
+
+  #login(signal?: AbortSignal): Promise<string> {
+    if (this.#pending !== undefined) return this.#pending;
+    const p = (async () => {
+      try {
+        const res = await this.#method.login(this.#client, signal);
+        this.#token = res.token;
+        this.#failures = 0;
+        this.#requestedS = res.leaseDurationS;
+        this.#expiresAt = res.leaseDurationS > 0 ? Date.now() + res.leaseDurationS * 1000 : 0;
+        this.#logger(
+          "info",
+          `Authenticated to Vault with ${this.#method.name}` +
+            (res.leaseDurationS > 0
+              ? ` (token TTL ${res.leaseDurationS} s, ${
+                res.renewable ? "renewable" : "not renewable"
+              })`
+              : " (token without expiry)"),
+        );
+        this.#emit({
+          type: "login",
+          method: this.#method.name,
+          leaseDurationS: res.leaseDurationS,
+          renewable: res.renewable,
+        });
+        this.#scheduleAfterLogin(res);
+        return res.token;
+      } finally {
+        this.#pending = undefined;
+      }
+    })();
+    this.#pending = p;
+    return p;
+  }
+
+  #schedule(ms: number, fn: () => Promise<void>): void {
+    if (this.#stopped) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#stopped) fn().catch(() => {});
+    }, Math.max(0, ms));
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #scheduleAfterLogin(res: AuthLogin): void {
+    if (res.leaseDurationS <= 0) return;
+    const at = twoThirds(res.leaseDurationS);
+    if (res.renewable) this.#schedule(at, () => this.#renew());
+    else this.#schedule(at, () => this.#relogin("the token is not renewable and nears its expiry"));
+  }
+
+  async #renew(): Promise<void> {
+    const token = this.#token;
+    if (token === undefined) return;
+    try {
+      const res = await this.#client.write("auth/token/renew-self", {
+        increment: `${this.#requestedS}s`,
+      }, {
+        token,
+        authenticated: false,
+        reauthenticate: false,
+      });
+      const lease = res.auth?.lease_duration ?? 0;
+      this.#failures = 0;
+      this.#expiresAt = lease > 0 ? Date.now() + lease * 1000 : 0;
+      this.#emit({ type: "renewed", leaseDurationS: lease });
+      if (lease <= 0) {
+        await this.#relogin("the token reached its max TTL");
+        return;
+      }
+      if (lease < this.#requestedS) {
+        this.#logger(
+          "info",
+          `Vault token renewed for ${lease} s only (max TTL reached); logging in again before it expires`,
+        );
+        this.#schedule(twoThirds(lease), () => this.#relogin("the token reaches its max TTL"));
+      } else {
+        this.#logger("debug", `Vault token renewed for ${lease} s`);
+        this.#schedule(twoThirds(lease), () => this.#renew());
+      }
+    } catch (err) {
+      const e = err instanceof VaultError ? err : undefined;
+      if (
+        e && (e.kind === "permission_denied" || e.kind === "bad_request" || e.kind === "not_found")
+      ) {
+        this.#logger(
+          "warn",
+          `Vault refused to renew the token (${e.kind.replaceAll("_", " ")}); logging in again`,
+        );
+        this.#emit({ type: "renewal_refused", reason: e.kind });
+        await this.#relogin("renewal was refused");
+        return;
+      }
+      const remaining = this.#expiresAt - Date.now();
+      if (this.#expiresAt > 0 && remaining <= 0) {
+        await this.#relogin("the token expired while renewal kept failing");
+        return;
+      }
+      const delay = Math.min(
+        backoffDelay(this.#failures++, { maxRetries: 0, maxDelayMs: 30_000 }),
+        remaining / 2,
+      );
+      this.#logger(
+        "warn",
+        `Cannot renew the Vault token: ${e?.message ?? "unknown error"}; retrying in ${
+          Math.round(delay)
+        } ms`,
+      );
+      this.#schedule(delay, () => this.#renew());
+    }
+  }
+
+  async #relogin(why: string): Promise<void> {
+    if (this.#stopped) return;
+    const old = this.#token;
+    this.#token = undefined;
+    try {
+      const fresh = await this.#login();
+      if (fresh === old && this.#method.name === "token") {
+        this.#logger(
+          "warn",
+          `The Vault token cannot be extended (${why}) and no new token was provided`,
+        );
+      }
+    } catch (err) {
+      this.#token = old; // keep using the old token while it may still work
+      const reason = err instanceof Error ? err.message : "unknown error";
+      this.#emit({ type: "login_failed", reason });
+      const delay = backoffDelay(this.#failures++, {
+        maxRetries: 0,
+        minDelayMs: 500,
+        maxDelayMs: 30_000,
+      });
+      this.#logger(
+        "error",
+        `Cannot log in to Vault again (${why}): ${reason}; retrying in ${delay} ms`,
+      );
+      this.#schedule(delay, () => this.#relogin(why));
+    }
+  }
+}
+
+/** Two thirds of a TTL in seconds, in milliseconds, with up to 10% jitter downwards. */
+function twoThirds(seconds: number): number {
+  return seconds * 1000 * (2 / 3) * (0.9 + 0.1 * Math.random());
+}

@@ -1,0 +1,173 @@
+/**
+ * Loading TLS material for the Vault client: CA bundles (a file or a directory of PEM files, as `VAULT_CACERT`
+ * and `VAULT_CAPATH`), and the client certificate and key for mTLS, checked before the first connection so that
+ * an expired certificate is reported as such and not as a failed handshake.
+ *
+ * @module
+ */
+
+import { X509Certificate } from "node:crypto";
+import { VaultError } from "./errors.ts";
+import { describeFsError, readTextFile } from "./_fs.ts";
+
+/** Paths to TLS files. */
+export interface TlsFiles {
+  /** A PEM file with one or more CA certificates. */
+  caCert?: string;
+  /** A directory whose PEM files are CA certificates. */
+  caPath?: string;
+  /** The client certificate (PEM) for mTLS. */
+  clientCert?: string;
+  /** The client private key (PEM) for mTLS. */
+  clientKey?: string;
+}
+
+/** TLS material in memory, ready for the transport. */
+export interface TlsMaterial {
+  /** CA certificates, one PEM block each. Empty: the system's default roots. */
+  caCerts: string[];
+  /** Client certificate chain (PEM). */
+  clientCert?: string;
+  /** Client private key (PEM). Never logged. */
+  clientKey?: string;
+}
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Splits a PEM bundle into its certificate blocks.
+ *
+ * @example Usage
+ * ```ts
+ * import { splitPemCertificates } from "./tls.ts";
+ * console.assert(splitPemCertificates("no certificate here").length === 0);
+ * ```
+ */
+export function splitPemCertificates(pem: string): string[] {
+  return [...pem.matchAll(CERT_BLOCK)].map((m) => m[0] + "\n");
+}
+
+/**
+ * Reads the CA bundle, CA directory and client certificate/key named in `files`. Throws a
+ * {@linkcode VaultError} of kind `config` that names the file when one is unreadable, holds no certificate, or
+ * when the client certificate is expired or not yet valid at `now`.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadTlsMaterial } from "./tls.ts";
+ * const tls = await loadTlsMaterial({});
+ * console.assert(tls.caCerts.length === 0);
+ * ```
+ */
+export async function loadTlsMaterial(
+  files: TlsFiles,
+  now: Date = new Date(),
+): Promise<TlsMaterial> {
+  const caCerts: string[] = [];
+  if (files.caCert !== undefined) {
+    const certs = splitPemCertificates(await readTextFile(files.caCert, "CA certificate file"));
+    if (certs.length === 0) {
+      throw new VaultError(
+        `Cannot use CA certificate file '${files.caCert}' as it holds no PEM certificate`,
+        {
+          kind: "config",
+        },
+      );
+    }
+    caCerts.push(...certs);
+  }
+  if (files.caPath !== undefined) {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(files.caPath)) {
+        if (e.isFile || e.isSymlink) names.push(e.name);
+      }
+    } catch (err) {
+      throw new VaultError(`Cannot read CA directory '${files.caPath}': ${describeFsError(err)}`, {
+        kind: "config",
+        cause: err,
+      });
+    }
+    let found = 0;
+    for (const name of names.sort()) {
+      const path = `${files.caPath.replace(/\/+$/, "")}/${name}`;
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path);
+      } catch {
+        continue; // unreadable entries (dangling links, sockets) are skipped, like Go's rootcerts does
+      }
+      const certs = splitPemCertificates(text);
+      found += certs.length;
+      caCerts.push(...certs);
+    }
+    if (found === 0) {
+      throw new VaultError(
+        `Cannot use CA directory '${files.caPath}' as it holds no PEM certificate`,
+        {
+          kind: "config",
+        },
+      );
+    }
+  }
+  if ((files.clientCert === undefined) !== (files.clientKey === undefined)) {
+    throw new VaultError(
+      "Cannot use a client certificate without its key: set both client_cert and client_key " +
+        "(VAULT_CLIENT_CERT and VAULT_CLIENT_KEY) or neither",
+      { kind: "config" },
+    );
+  }
+  const out: TlsMaterial = { caCerts };
+  if (files.clientCert !== undefined && files.clientKey !== undefined) {
+    const cert = await readTextFile(files.clientCert, "client certificate file");
+    const blocks = splitPemCertificates(cert);
+    if (blocks.length === 0) {
+      throw new VaultError(
+        `Cannot use client certificate file '${files.clientCert}' as it holds no PEM certificate`,
+        { kind: "config" },
+      );
+    }
+    checkValidity(blocks[0]!, files.clientCert, now);
+    const key = await readTextFile(files.clientKey, "client key file");
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+      throw new VaultError(
+        `Cannot use client key file '${files.clientKey}' as it holds no PEM private key`,
+        {
+          kind: "config",
+        },
+      );
+    }
+    out.clientCert = cert;
+    out.clientKey = key;
+  }
+  return out;
+}
+
+function checkValidity(pem: string, path: string, now: Date): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (err) {
+    throw new VaultError(`Cannot parse client certificate file '${path}'`, {
+      kind: "config",
+      cause: err,
+    });
+  }
+  const notAfter = new Date(cert.validTo);
+  const notBefore = new Date(cert.validFrom);
+  if (notAfter.getTime() < now.getTime()) {
+    throw new VaultError(
+      `Cannot use client certificate '${path}' (${
+        cert.subject.replaceAll("\n", ", ")
+      }) as it expired on ` +
+        `${notAfter.toISOString()}`,
+      { kind: "config" },
+    );
+  }
+  if (notBefore.getTime() > now.getTime()) {
+    throw new VaultError(
+      `Cannot use client certificate '${path}' as it is not valid before ${notBefore.toISOString()}`,
+      { kind: "config" },
+    );
+  }
+}
