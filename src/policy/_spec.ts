@@ -93,6 +93,9 @@ export const DURATION_PATTERN = "^(?=\\d)(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s
 /** A Vault address: http(s), a host, an optional path; no user info (credentials go in auth). */
 export const VAULT_ADDRESS_PATTERN = "^https?://[^/?#@\\s]+(?:/[^?#\\s]*)?$";
 
+/** `audit.output`: `stdout` or an absolute path. */
+export const AUDIT_OUTPUT_PATTERN = "^(?:stdout|/.*)$";
+
 /** The longest duration any field accepts, in milliseconds (24 hours). */
 export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 

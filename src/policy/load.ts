@@ -22,6 +22,7 @@ import { PolicyError, PolicyFileError, type PolicyIssue } from "./errors.ts";
 import {
   ABSOLUTE_PATH_PATTERN,
   AUDIT_FORMATS,
+  AUDIT_OUTPUT_PATTERN,
   AUTH_METHODS,
   DEFAULTS,
   ENGINES,
@@ -542,7 +543,7 @@ function checkAudit(c: Checker, entry: Entry | undefined): AuditConfig | undefin
   const fields = c.mapping(entry.value, entry.path, KEYS.audit);
   if (fields === undefined) return undefined;
   const output = stringField(c, fields, "output", {
-    pattern: "^(?:stdout|/.*)$",
+    pattern: AUDIT_OUTPUT_PATTERN,
     expected: `"stdout" or an absolute file path`,
   });
   const format = enumField(c, fields, "format", AUDIT_FORMATS);

@@ -11,6 +11,7 @@
 
 import {
   AUDIT_FORMATS,
+  AUDIT_OUTPUT_PATTERN,
   AUTH_METHODS,
   DEFAULTS,
   DURATION_PATTERN,
@@ -325,7 +326,7 @@ export const policySchema: JsonSchema = {
         output: {
           description: "stdout, or an absolute file path (opened for append).",
           type: "string",
-          pattern: "^(?:stdout|/.*)$",
+          pattern: AUDIT_OUTPUT_PATTERN,
           default: DEFAULTS.audit_output,
         },
         format: {
