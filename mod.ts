@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { runAudit } from "./src/cli/audit.ts";
 import { runDoctor } from "./src/cli/doctor.ts";
 import { runPolicyCheck, runPolicySchema } from "./src/cli/policy.ts";
+import { runRun } from "./src/cli/run.ts";
 import { parseDuration } from "./src/duration.ts";
 import { ExitCode, X00Error } from "./src/errors.ts";
 import { VERSION } from "./src/version.ts";
@@ -35,6 +36,7 @@ export function buildCli(exit: (code: number) => void): Command {
     )
     .version(VERSION, "-V, --version")
     .exitOverride()
+    .enablePositionalOptions()
     .configureOutput({ outputError: (str, write) => write(`x00: ${str.replace(/^error: /, "")}`) });
 
   program.command("audit")
@@ -71,6 +73,17 @@ export function buildCli(exit: (code: number) => void): Command {
           cgroup: o.cgroup,
         }),
       );
+    });
+
+  program.command("run")
+    .description("start CMD as a protected workload with its secrets in memory only")
+    .requiredOption("--policy <file>", "policy file (YAML)")
+    .addOption(new Option("--mode <mode>", "override policy.mode").choices(["enforce", "audit"]))
+    .argument("<cmd>", "the workload's program")
+    .argument("[args...]", "its arguments (put -- before CMD)")
+    .passThroughOptions()
+    .action(async (cmd: string, args: string[], o) => {
+      exit(await runRun({ policyFile: o.policy, mode: o.mode, cmd, args }));
     });
 
   program.command("doctor")

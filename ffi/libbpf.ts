@@ -205,11 +205,11 @@ export class BpfProgram {
     const view = new DataView(opts);
     view.setBigUint64(0, 80n, true); // sz
     const ctxPtr = Deno.UnsafePointer.of(ctx);
-    view.setBigUint64(40, BigInt(Deno.UnsafePointer.value(ctxPtr)), true); // ctx_in
-    view.setUint32(56, ctx.byteLength, true); // ctx_size_in
+    view.setBigUint64(32, BigInt(Deno.UnsafePointer.value(ctxPtr)), true); // ctx_in
+    view.setUint32(48, ctx.byteLength, true); // ctx_size_in
     const ret = bpf().bpf_prog_test_run_opts(this.fd, new Uint8Array(opts));
     if (ret < 0) throw new BpfError(`Cannot run BPF program ${this.name}`, errno() || -ret);
-    return view.getUint32(64, true); // retval
+    return view.getUint32(56, true); // retval
   }
 }
 

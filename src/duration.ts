@@ -4,7 +4,9 @@
  * @module
  */
 
-const DURATION = /^(?=\d)(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+/** The grammar as a regular expression source (also used by the policy JSON Schema). */
+export const DURATION_PATTERN = "^(?=\\d)(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?$";
+const DURATION = new RegExp(DURATION_PATTERN);
 
 /**
  * Milliseconds of a duration, or `undefined` when the text is not one.

@@ -88,13 +88,12 @@ export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
 export const ABSOLUTE_PATH_PATTERN = "^/";
 /** A Vault path: segments separated by `/`, none empty, `.` or `..`, no leading or trailing `/`. */
 export const VAULT_PATH_PATTERN = "^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/]+(?:/[^/]+)*$";
-/** A duration: `1h`, `5m`, `10s`, `500ms` or a descending combination such as `1m30s`. */
-export const DURATION_PATTERN = "^(?=\\d)(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?$";
+export { DURATION_PATTERN, parseDuration } from "../duration.ts";
 /** A Vault address: http(s), a host, an optional path; no user info (credentials go in auth). */
 export const VAULT_ADDRESS_PATTERN = "^https?://[^/?#@\\s]+(?:/[^?#\\s]*)?$";
 
-/** `audit.output`: `stdout` or an absolute path. */
-export const AUDIT_OUTPUT_PATTERN = "^(?:stdout|/.*)$";
+/** `audit.output`: `stderr`, `stdout` or an absolute path. */
+export const AUDIT_OUTPUT_PATTERN = "^(?:stdout|stderr|/.*)$";
 
 /** The longest duration any field accepts, in milliseconds (24 hours). */
 export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
@@ -104,7 +103,7 @@ export const DEFAULTS = {
   block_environ_read: true,
   block_mem_read: true,
   block_ptrace: true,
-  audit_output: "stdout",
+  audit_output: "stderr",
   audit_format: "json",
   on_change: "restart",
   signal: "SIGHUP",
@@ -122,16 +121,3 @@ export const DEFAULTS = {
   remove_secret_id_file_after_reading: true,
 } as const;
 
-/**
- * Parses a duration in the policy's notation.
- *
- * @param text A duration such as `1m30s`.
- * @returns Milliseconds, or `undefined` when the text is not a duration.
- */
-export function parseDuration(text: string): number | undefined {
-  const match = new RegExp(DURATION_PATTERN).exec(text);
-  if (!match) return undefined;
-  const [, h = "0", m = "0", s = "0", ms = "0"] = match;
-  const total = Number(h) * 3_600_000 + Number(m) * 60_000 + Number(s) * 1000 + Number(ms);
-  return Number.isSafeInteger(total) ? total : Number.POSITIVE_INFINITY;
-}

@@ -483,7 +483,7 @@ export const INVALID_CASES: InvalidCase[] = [
     title: "a relative audit output",
     yaml: head + "audit:\n  output: audit.log\n",
     error:
-      "x.yaml:4:11: Cannot load policy as 'audit.output' must be \"stdout\" or an absolute file " +
+      'x.yaml:4:11: Cannot load policy as \'audit.output\' must be "stderr", "stdout" or an absolute file ' +
       'path: current value is "audit.log"',
     path: "audit.output",
     schema: "rejects",

@@ -544,7 +544,7 @@ function checkAudit(c: Checker, entry: Entry | undefined): AuditConfig | undefin
   if (fields === undefined) return undefined;
   const output = stringField(c, fields, "output", {
     pattern: AUDIT_OUTPUT_PATTERN,
-    expected: `"stdout" or an absolute file path`,
+    expected: `"stderr", "stdout" or an absolute file path`,
   });
   const format = enumField(c, fields, "format", AUDIT_FORMATS);
   return { output: output ?? defaults.output, format: format ?? defaults.format };

@@ -103,7 +103,7 @@ vault:
         block_ptrace: true,
       },
       secrets: [],
-      audit: { output: "stdout", format: "json" },
+      audit: { output: "stderr", format: "json" },
       rotation: {
         on_change: "restart",
         signal: "SIGHUP",

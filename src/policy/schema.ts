@@ -324,7 +324,8 @@ export const policySchema: JsonSchema = {
       additionalProperties: false,
       properties: {
         output: {
-          description: "stdout, or an absolute file path (opened for append).",
+          description:
+            "stderr (default: the workload owns stdout), stdout, or an absolute file path (opened for append, mode 0600).",
           type: "string",
           pattern: AUDIT_OUTPUT_PATTERN,
           default: DEFAULTS.audit_output,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-// deno-lint-ignore no-import-prefix -- test-only dependency; see docs/policy.md ("Keeping the schema in sync")
-import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { type JsonSchema, policySchema } from "./schema.ts";
 import { KEYS } from "./_spec.ts";

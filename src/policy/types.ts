@@ -70,7 +70,7 @@ export interface SecretSpec {
 
 /** The `audit:` section. */
 export interface AuditConfig {
-  /** `stdout` or a file path (opened for append). */
+  /** `stderr` (default), `stdout` or a file path (opened for append). */
   output: string;
   format: "json" | "table";
 }

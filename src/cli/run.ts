@@ -1,0 +1,193 @@
+/**
+ * `x00 run --policy FILE -- CMD ARGS...`: protect X00 itself, fetch the secrets, start CMD as a protected child
+ * with its secrets in memory only, supervise it, and report every access attempt.
+ *
+ * Order matters and fails closed: policy -> privileges -> kernel protection (enforce: refuse to go on without
+ * BPF-LSM, before any secret is fetched) -> protect X00 -> fetch -> deliver -> spawn (the child is protected at
+ * fork, in the kernel, before its first instruction) -> supervise.
+ *
+ * @module
+ */
+import { getpid, PR_SET_DUMPABLE, prctl, RLIMIT_CORE, setrlimit } from "../../ffi/libc.ts";
+import { ExitCode, UsageError, X00Error } from "../errors.ts";
+import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
+import { type EventSink, JsonLinesSink, TableSink } from "../events/sink.ts";
+import { nowRfc3339 } from "../events/time.ts";
+import type { AuditEvent } from "../events/types.ts";
+import { loadPolicy } from "../policy/mod.ts";
+import type { AuditConfig, Mode, Policy } from "../policy/types.ts";
+import { AccessMonitor } from "../protect/access_monitor.ts";
+import { EventLoop } from "../protect/event_loop.ts";
+import {
+  createSources,
+  envSourceVariables,
+  fetchAll,
+  prepareDelivery,
+  type VaultSourceFactory,
+  zeroSecret,
+} from "../secrets/mod.ts";
+import { exitCodeOf, forwardSignals, Workload } from "../workload/supervisor.ts";
+import { requireBpf } from "./privileges.ts";
+
+/** Variables of X00's own environment that never reach the workload (credentials X00 uses itself). */
+export const WITHHELD_VARS = ["VAULT_TOKEN", "X00_VAULT_TOKEN"];
+
+/** Options of {@linkcode runRun}. */
+export interface RunOptions {
+  policyFile: string;
+  /** Overrides `policy.mode`. */
+  mode?: Mode;
+  cmd: string;
+  args: string[];
+  /** Status lines (stderr by default). */
+  log?: (line: string) => void;
+  /** Builds Vault sources for the policy (wired by the Vault integration). */
+  vault?: (policy: Policy) => Promise<{ factory: VaultSourceFactory; close(): Promise<void> }>;
+}
+
+/** Opens the audit sink a policy asks for. */
+export function openAuditSink(config: AuditConfig): { sink: EventSink; close(): void } {
+  let file: Deno.FsFile | undefined;
+  let out: { writeSync(p: Uint8Array): number } = Deno.stderr;
+  if (config.output === "stdout") out = Deno.stdout;
+  else if (config.output !== "stderr") {
+    try {
+      file = Deno.openSync(config.output, { write: true, create: true, append: true, mode: 0o600 });
+    } catch (e) {
+      throw new UsageError(
+        `Cannot write audit output '${config.output}': ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+        { cause: e },
+      );
+    }
+    out = file;
+  }
+  const sink = config.format === "table" ? new TableSink(out) : new JsonLinesSink(out);
+  return { sink, close: () => file?.close() };
+}
+
+/** Runs the workload under protection; returns X00's exit code (the workload's, when it ran). */
+export async function runRun(options: RunOptions): Promise<number> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const policy = await loadPolicy(options.policyFile);
+  const mode: Mode = options.mode ?? policy.policy.mode;
+  const enforce = mode === "enforce";
+  requireBpf("run");
+
+  const audit = openAuditSink(policy.audit);
+  const emit = (e: AuditEvent) => {
+    audit.sink.write(e);
+    audit.sink.flush();
+  };
+  const loop = new EventLoop();
+  const stop = new AbortController();
+  let monitor: AccessMonitor | undefined;
+  let vault: { factory: VaultSourceFactory; close(): Promise<void> } | undefined;
+  let unforward: (() => void) | undefined;
+  let loopDone: Promise<void> | undefined;
+  try {
+    // 1. Kernel protection first. In enforce mode a kernel without BPF-LSM ends here: nothing fetched.
+    monitor = await AccessMonitor.start({
+      enforce,
+      auditAll: false,
+      blockEnvironRead: policy.policy.block_environ_read,
+      blockMemRead: policy.policy.block_mem_read,
+      blockPtrace: policy.policy.block_ptrace,
+      allowFallback: !enforce,
+    });
+    if (!enforce) {
+      log(
+        `x00: WARNING: mode audit — accesses to the workload are logged, NOT blocked` +
+          (monitor.mechanism === "tracepoint"
+            ? ` (observe-only fallback: ${monitor.fallbackReason})`
+            : ""),
+      );
+    }
+    const family = getpid();
+    const kernelPid = monitor.protectSelf(family, true);
+    if (kernelPid === 0) {
+      throw new X00Error("Cannot protect x00 itself: the kernel did not register it");
+    }
+    prctl(PR_SET_DUMPABLE, 0n); // X00 holds secrets and credentials: no core dumps, root-owned /proc entries
+    setrlimit(RLIMIT_CORE, 1n); // 1 = no core dump at all, not even to a pipe; inherited by the workload
+    const m = monitor;
+    loop.add(
+      m.object.map("access_events"),
+      (d) => emit(decodeAccessEvent(d, { mode, enrich: procInfo })),
+    );
+    loopDone = loop.run({ signal: stop.signal });
+    emit({
+      type: "protection",
+      time: nowRfc3339(),
+      state: "established",
+      mode,
+      mechanism: monitor.mechanism,
+      pid: family,
+      reason: monitor.fallbackReason,
+    });
+
+    // 2. Secrets, all at once.
+    if (policy.secrets.some((s) => s.source.type === "vault")) {
+      if (!options.vault) {
+        throw new X00Error("Cannot fetch Vault secrets: this build has no Vault support");
+      }
+      vault = await options.vault(policy);
+    }
+    const sources = createSources(policy.secrets, vault?.factory);
+    const fetched = await fetchAll(sources);
+
+    // 3. Delivery: env at exec, sealed memfds registered with the kernel before they become inheritable.
+    let delivery;
+    try {
+      delivery = prepareDelivery(policy.secrets, fetched, {
+        baseEnv: Deno.env.toObject(),
+        removeVars: [...envSourceVariables(policy.secrets), ...WITHHELD_VARS],
+        protectFd: (fd) => m.protectSecretFd(fd, family),
+      });
+    } finally {
+      for (const s of fetched.values()) zeroSecret(s);
+    }
+
+    // 4. Spawn: protected at fork by inheritance, before it runs.
+    let workload: Workload;
+    try {
+      workload = Workload.spawn({ cmd: options.cmd, args: options.args, env: delivery.env });
+    } catch (e) {
+      delivery.closeFds();
+      throw new UsageError(
+        `Cannot start '${options.cmd}': ${e instanceof Error ? e.message : String(e)}`,
+      );
+    } finally {
+      for (const k of Object.keys(delivery.env)) delete delivery.env[k];
+    }
+    delivery.closeFds();
+    unforward = forwardSignals(() => workload);
+    if (kernelPid === family && !monitor.isProtected(workload.pid)) {
+      // Same pid namespace as the kernel, so the lookup is exact: the workload must be protected.
+      workload.kill("SIGKILL");
+      await workload.status;
+      throw new X00Error(
+        `Cannot confirm kernel protection of the workload (pid ${workload.pid}); killed it`,
+        {
+          exitCode: ExitCode.NO_ENFORCE,
+        },
+      );
+    }
+    for (const r of delivery.records) {
+      emit({ type: "secret_delivered", time: nowRfc3339(), ...r, pid: workload.pid });
+    }
+
+    const status = await workload.status;
+    return exitCodeOf(status);
+  } finally {
+    unforward?.();
+    stop.abort();
+    await loopDone;
+    loop.free();
+    monitor?.close();
+    await vault?.close();
+    audit.sink.flush();
+    audit.close();
+  }
+}

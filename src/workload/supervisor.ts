@@ -1,0 +1,137 @@
+/**
+ * Starts the workload and supervises it: forwards signals, passes stdio through untouched, reaps it, and turns
+ * its end into an exit code (its own, or 128+N for signal N).
+ *
+ * @module
+ */
+
+/** Signals forwarded to the workload. */
+export const FORWARDED_SIGNALS: Deno.Signal[] = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGWINCH",
+];
+
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGWINCH: 28,
+  SIGSYS: 31,
+};
+
+/** The number of a signal name (0 when unknown). */
+export function signalNumber(signal: string): number {
+  return SIGNAL_NUMBERS[signal] ?? 0;
+}
+
+/** What to start. */
+export interface WorkloadSpec {
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** The exit code for a finished workload: its code, or 128 + the signal number. */
+export function exitCodeOf(status: Deno.CommandStatus): number {
+  if (status.signal) return 128 + signalNumber(status.signal);
+  return status.code;
+}
+
+/** A running workload. */
+export class Workload {
+  readonly #child: Deno.ChildProcess;
+  /** The workload's pid (in X00's pid namespace). */
+  readonly pid: number;
+  /** Resolves when it has exited (and been reaped). */
+  readonly status: Promise<Deno.CommandStatus>;
+  #done = false;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.pid = child.pid;
+    this.status = child.status.then((s) => {
+      this.#done = true;
+      return s;
+    });
+  }
+
+  /**
+   * Starts `spec` with exactly `spec.env` as its environment and X00's stdio.
+   *
+   * @example Usage
+   * ```ts ignore
+   * const w = Workload.spawn({ cmd: "/bin/true", args: [], env: {} });
+   * console.log(exitCodeOf(await w.status));
+   * ```
+   */
+  static spawn(spec: WorkloadSpec): Workload {
+    const child = new Deno.Command(spec.cmd, {
+      args: spec.args,
+      env: spec.env,
+      clearEnv: true,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    return new Workload(child);
+  }
+
+  /** Whether it has exited. */
+  get exited(): boolean {
+    return this.#done;
+  }
+
+  /** Sends a signal; ignored once it has exited. */
+  kill(signal: Deno.Signal): void {
+    if (this.#done) return;
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // exited meanwhile
+    }
+  }
+
+  /** Sends `signal`, waits up to `graceMs`, then SIGKILL. Resolves with its status. */
+  async stop(signal: Deno.Signal, graceMs: number): Promise<Deno.CommandStatus> {
+    this.kill(signal);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), graceMs));
+    const first = await Promise.race([this.status, timeout]);
+    clearTimeout(timer);
+    if (first === "timeout") this.kill("SIGKILL");
+    return await this.status;
+  }
+}
+
+/** Forwards {@linkcode FORWARDED_SIGNALS} to `target()` until the returned function is called. */
+export function forwardSignals(target: () => Workload | undefined): () => void {
+  const handlers = FORWARDED_SIGNALS.map((sig) => {
+    const h = () => target()?.kill(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return () => {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  };
+}
