@@ -101,7 +101,7 @@ export function tokenAuth(options: TokenAuthOptions): AuthMethod {
 
 /** Options of {@linkcode appRoleAuth} (Vault Agent's `approle` method). */
 export interface AppRoleAuthOptions {
-  /** Mount path of the AppRole method. Default `approle`. */
+  /** Mount path of the AppRole method: `approle` or, as Vault Agent writes it, `auth/approle` (the default). */
   mountPath?: string;
   /** File holding the role_id. */
   roleIdFile: string;
@@ -124,7 +124,7 @@ export interface AppRoleAuthOptions {
  * ```
  */
 export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
-  const mount = trimSlashes(options.mountPath ?? "approle");
+  const mount = authMount(options.mountPath ?? "approle");
   let cachedRoleId: string | undefined;
   let cachedSecretId: string | undefined;
   return {
@@ -184,7 +184,7 @@ export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
 
 /** Options of {@linkcode kubernetesAuth} (Vault Agent's `kubernetes` method). */
 export interface KubernetesAuthOptions {
-  /** Mount path of the Kubernetes method. Default `kubernetes`. */
+  /** Mount path of the Kubernetes method: `kubernetes` or `auth/kubernetes` (the default). */
   mountPath?: string;
   /** The Vault role to log in as. */
   role: string;
@@ -207,7 +207,7 @@ export const KUBERNETES_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceacco
  * ```
  */
 export function kubernetesAuth(options: KubernetesAuthOptions): AuthMethod {
-  const mount = trimSlashes(options.mountPath ?? "kubernetes");
+  const mount = authMount(options.mountPath ?? "kubernetes");
   const path = options.tokenPath ?? KUBERNETES_TOKEN_PATH;
   return {
     name: "kubernetes",
@@ -269,8 +269,9 @@ async function readCached(path: string, what: string, cached: string | undefined
   return v;
 }
 
-function trimSlashes(s: string): string {
-  return s.replace(/^\/+|\/+$/g, "");
+/** `approle`, `/approle/` and Vault Agent's `auth/approle` all name the mount `approle`. */
+function authMount(s: string): string {
+  return s.replace(/^\/+|\/+$/g, "").replace(/^auth\//, "");
 }
 
 /** Token lifecycle events, for observers (tests, metrics). Never carry the token. */

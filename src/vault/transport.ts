@@ -78,6 +78,10 @@ export function createTransport(address: URL, options: TransportOptions): Transp
   return new FetchTransport(address, options);
 }
 
+function isIpAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}
+
 function stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
@@ -140,9 +144,10 @@ export class NodeTransport implements Transport {
     this.#serverName = options.serverName ?? stripBrackets(address.hostname);
     const agentOptions: https.AgentOptions = {
       keepAlive: true,
-      servername: this.#serverName,
       rejectUnauthorized: options.skipVerify !== true,
     };
+    // SNI carries host names only; an IP address is verified against the certificate's IP SANs without it.
+    if (!isIpAddress(this.#serverName)) agentOptions.servername = this.#serverName;
     if (tls.caCerts.length > 0) agentOptions.ca = tls.caCerts;
     if (tls.clientCert !== undefined && tls.clientKey !== undefined) {
       agentOptions.cert = tls.clientCert;
@@ -162,12 +167,21 @@ export class NodeTransport implements Transport {
           classifyTransportError(text, this.#address, this.#hasClientCert, err, this.#serverName),
         );
       };
-      const r = https.request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        agent: this.#agent,
-        signal: req.signal,
-      }, (res: IncomingMessage) => {
+      let r: ReturnType<typeof https.request>;
+      try {
+        r = https.request(req.url, {
+          method: req.method,
+          headers: req.headers,
+          agent: this.#agent,
+          signal: req.signal,
+        }, onResponse);
+      } catch (err) {
+        return fail(err);
+      }
+      r.on("error", fail);
+      if (req.body !== undefined) r.write(req.body);
+      r.end();
+      function onResponse(res: IncomingMessage) {
         const chunks: Uint8Array[] = [];
         res.on("data", (c: Uint8Array) => chunks.push(c));
         res.on("error", fail);
@@ -180,10 +194,7 @@ export class NodeTransport implements Transport {
           const body = new TextDecoder().decode(concat(chunks));
           resolve({ status: res.statusCode ?? 0, headers, body });
         });
-      });
-      r.on("error", fail);
-      if (req.body !== undefined) r.write(req.body);
-      r.end();
+      }
     });
   }
 

@@ -114,13 +114,12 @@ export async function generateTestCerts(): Promise<TestCerts> {
     "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n";
   await selfSignedCa(dir, "ca", "X00 Test CA");
   await selfSignedCa(dir, "other_ca", "Other Test CA");
-  await Promise.all([
-    leaf(dir, "server", "localhost", "ca", serverExt("DNS:localhost,IP:127.0.0.1,IP:::1")),
-    leaf(dir, "named_server", "vault.test", "ca", serverExt("DNS:vault.test")),
-    leaf(dir, "wrong_name", "wrong.example", "ca", serverExt("DNS:wrong.example")),
-    leaf(dir, "client", "x00-client", "ca", clientExt),
-    leaf(dir, "other_client", "other-client", "other_ca", clientExt),
-  ]);
+  // One at a time: `-CAcreateserial` updates the CA's serial file.
+  await leaf(dir, "server", "localhost", "ca", serverExt("DNS:localhost,IP:127.0.0.1,IP:::1"));
+  await leaf(dir, "named_server", "vault.test", "ca", serverExt("DNS:vault.test"));
+  await leaf(dir, "wrong_name", "wrong.example", "ca", serverExt("DNS:wrong.example"));
+  await leaf(dir, "client", "x00-client", "ca", clientExt);
+  await leaf(dir, "other_client", "other-client", "other_ca", clientExt);
   // An expired client certificate: `openssl x509` cannot backdate, `openssl ca` can.
   await Deno.mkdir(`${dir}/ca_db`);
   await Deno.writeTextFile(`${dir}/ca_db/index.txt`, "");

@@ -10,7 +10,7 @@ import {
   tokenAuth,
   VaultError,
 } from "../../src/vault/mod.ts";
-import { certs, LogSink, mtlsClient, rejection, startServer, waitFor } from "./_helpers.ts";
+import { LogSink, mtlsClient, rejection, startServer, waitFor } from "./_helpers.ts";
 
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 

@@ -163,9 +163,9 @@ export class VaultTestServer {
    */
   static async start(options: VaultTestServerOptions = {}): Promise<VaultTestServer> {
     const tls = options.cert !== undefined && options.key !== undefined;
-    let self: VaultTestServer | undefined;
+    const ref: { server?: VaultTestServer } = {};
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      self?.handle(req, res);
+      ref.server?.handle(req, res);
     };
     let server: http.Server | https.Server;
     if (tls) {
@@ -190,10 +190,11 @@ export class VaultTestServer {
         resolve(typeof addr === "object" && addr !== null ? addr.port : 0);
       });
     });
-    self = new VaultTestServer(server, port, tls);
+    const self = new VaultTestServer(server, port, tls);
+    ref.server = self;
     const track = (s: Socket) => {
-      self!.#sockets.add(s);
-      s.on("close", () => self!.#sockets.delete(s));
+      self.#sockets.add(s);
+      s.on("close", () => self.#sockets.delete(s));
     };
     server.on(tls ? "secureConnection" : "connection", track);
     if (tls) server.on("connection", track);
@@ -247,6 +248,11 @@ export class VaultTestServer {
   /** Makes every token except the root token expire now. */
   expireTokens(): void {
     for (const [t, e] of this.#tokens) if (t !== this.rootToken) e.expiresAt = Date.now() - 1;
+  }
+
+  /** Every token the server ever issued (for leak scans). */
+  get allTokens(): string[] {
+    return [...this.#tokens.keys()];
   }
 
   /** Number of live (unexpired, unrevoked) tokens. */

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import {
+  loadTlsMaterial,
+  readKvV2,
+  tokenAuth,
+  VaultClient,
+  VaultError,
+} from "../../src/vault/mod.ts";
+import { certs, rejection, startServer } from "./_helpers.ts";
+import { VaultTestServer } from "./server.ts";
+
+const FAST = { maxRetries: 1, timeoutMs: 2000, retry: { minDelayMs: 10, maxDelayMs: 20 } };
+
+Deno.test("VaultClient fails with a clear message when the server's CA is not trusted", async () => {
+  const c = await certs();
+  const server = await startServer();
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({
+      caCert: c.otherCaCert,
+      clientCert: c.clientCert,
+      clientKey: c.clientKey,
+    }),
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    const err = await rejection(client.read("secret/data/a"));
+    assert.ok(err instanceof VaultError);
+    assert.equal(err.kind, "tls");
+    assert.match(
+      err.message,
+      /TLS handshake with Vault at 127\.0\.0\.1:\d+ failed: .*not signed by a trusted CA/,
+    );
+    assert.match(err.message, /ca_cert/);
+    assert.equal(err.attempts, 1, "TLS errors are not retried");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("loadTlsMaterial() refuses an expired client certificate before connecting", async () => {
+  const c = await certs();
+  const err = await rejection(
+    loadTlsMaterial({
+      caCert: c.caCert,
+      clientCert: c.expiredClientCert,
+      clientKey: c.expiredClientKey,
+    }),
+  );
+  assert.ok(err instanceof VaultError);
+  assert.equal(err.kind, "config");
+  assert.match(
+    err.message,
+    /client certificate '.*expired\.pem' \(CN=expired-client\) as it expired on 2020-01-02/,
+  );
+});
+
+Deno.test("VaultClient hints at the client certificate when the server refuses it", async () => {
+  const c = await certs();
+  const server = await startServer();
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({
+      caCert: c.caCert,
+      clientCert: c.otherClientCert,
+      clientKey: c.otherClientKey,
+    }),
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    const err = await rejection(client.read("secret/data/a"));
+    assert.ok(err instanceof VaultError);
+    assert.match(err.message, /the server may be refusing the client certificate/);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("VaultClient says a client certificate is required when it has none", async () => {
+  const c = await certs();
+  const server = await startServer();
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({ caCert: c.caCert }),
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    const err = await rejection(client.read("secret/data/a"));
+    assert.ok(err instanceof VaultError);
+    assert.equal(err.kind, "tls");
+    assert.match(err.message, /requires a client certificate \(set client_cert and client_key\)/);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("VaultClient rejects a server certificate issued for another name", async () => {
+  const c = await certs();
+  const server = await VaultTestServer.start({
+    cert: c.wrongNameCert,
+    key: c.wrongNameKey,
+    clientCa: c.caCert,
+  });
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({
+      caCert: c.caCert,
+      clientCert: c.clientCert,
+      clientKey: c.clientKey,
+    }),
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    const err = await rejection(client.read("secret/data/a"));
+    assert.ok(err instanceof VaultError);
+    assert.equal(err.kind, "tls");
+    assert.match(err.message, /not valid for the name '127\.0\.0\.1'.*tls_server_name/);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("VaultClient verifies the server against tls_server_name over mTLS", async () => {
+  const c = await certs();
+  const server = await VaultTestServer.start({
+    cert: c.namedServerCert,
+    key: c.namedServerKey,
+    clientCa: c.caCert,
+  });
+  const tls = await loadTlsMaterial({
+    caCert: c.caCert,
+    clientCert: c.clientCert,
+    clientKey: c.clientKey,
+  });
+  const good = new VaultClient({
+    address: server.address,
+    tls,
+    tlsServerName: "vault.test",
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  const bad = new VaultClient({
+    address: server.address,
+    tls,
+    tlsServerName: "other.test",
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    server.putKvV2("secret", "a", { x: "y" });
+    assert.equal(good.transportKind, "node");
+    assert.equal((await readKvV2(good, "secret", "a")).data.x, "y");
+    assert.equal(server.requestsTo("secret/data/a")[0]!.clientCn, "x00-client");
+    assert.equal(server.requestsTo("secret/data/a")[0]!.headers["x-vault-request"], "true");
+    const err = await rejection(bad.read("secret/data/a"));
+    assert.ok(err instanceof VaultError);
+    assert.equal(err.kind, "tls");
+    assert.match(err.message, /not valid for the name 'other\.test'/);
+  } finally {
+    await good.close();
+    await bad.close();
+    await server.close();
+  }
+});
+
+Deno.test("VaultClient with tlsSkipVerify accepts an untrusted server certificate", async () => {
+  const c = await certs();
+  const server = await startServer();
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({ clientCert: c.clientCert, clientKey: c.clientKey }),
+    tlsSkipVerify: true,
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    server.putKvV2("secret", "a", { x: "y" });
+    assert.equal(client.transportKind, "node");
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("loadTlsMaterial() reads every PEM file of a CA directory", async () => {
+  const c = await certs();
+  const dir = await Deno.makeTempDir();
+  await Deno.copyFile(c.otherCaCert, `${dir}/00-other.pem`);
+  await Deno.copyFile(c.caCert, `${dir}/10-ca.crt`);
+  await Deno.writeTextFile(`${dir}/README`, "not a certificate");
+  const server = await startServer();
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({ caPath: dir, clientCert: c.clientCert, clientKey: c.clientKey }),
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    server.putKvV2("secret", "a", { x: "y" });
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+    const empty = await Deno.makeTempDir();
+    const err = await rejection(loadTlsMaterial({ caPath: empty }));
+    assert.match(err.message, /CA directory '.*' as it holds no PEM certificate/);
+    await Deno.remove(empty);
+  } finally {
+    await client.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadTlsMaterial() names unreadable files and a certificate without its key", async () => {
+  let err = await rejection(loadTlsMaterial({ caCert: "/nonexistent/ca.pem" }));
+  assert.match(
+    err.message,
+    /Cannot read CA certificate file '\/nonexistent\/ca\.pem': no such file or directory/,
+  );
+  const c = await certs();
+  err = await rejection(loadTlsMaterial({ clientCert: c.clientCert }));
+  assert.match(err.message, /client certificate without its key/);
+  err = await rejection(loadTlsMaterial({ caCert: c.caKey }));
+  assert.match(err.message, /holds no PEM certificate/);
+});
+
+Deno.test("VaultClient talks plain HTTP to an http:// address", async () => {
+  const server = await VaultTestServer.start({});
+  const client = new VaultClient({
+    address: server.address,
+    auth: tokenAuth({ token: server.rootToken }),
+    ...FAST,
+  });
+  try {
+    server.putKvV2("secret", "a", { x: "y" });
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
