@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import {
+  cString,
+  decodeExecEvent,
+  EventSizeError,
+  EXEC_EVENT_SIZE,
+  splitArgs,
+} from "./exec_event.ts";
+import type { ExecEvent, ExitEvent, ForkEvent } from "./types.ts";
+
+/** Fields of `struct x00_exec_event` (bpf/exec_monitor.h). */
+interface ExecRecord {
+  ts_ns?: bigint;
+  cgroup_id?: bigint;
+  kind: number;
+  pid?: number;
+  tid?: number;
+  ppid?: number;
+  uid?: number;
+  gid?: number;
+  args_len?: number;
+  args_truncated?: number;
+  exit_code?: number;
+  child_pid?: number;
+  comm?: string | Uint8Array;
+  filename?: string;
+  args?: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/** Lays a record out exactly as the C struct: u64 ts_ns @0, u64 cgroup_id @8, ten u32 @16..52, comm[16] @56,
+ * filename[256] @72, args[512] @328; 840 bytes. */
+function execRecord(r: ExecRecord): Uint8Array {
+  const buf = new Uint8Array(EXEC_EVENT_SIZE);
+  const v = new DataView(buf.buffer);
+  v.setBigUint64(0, r.ts_ns ?? 1_000_000_000n, true);
+  v.setBigUint64(8, r.cgroup_id ?? 1n, true);
+  v.setUint32(16, r.kind, true);
+  v.setUint32(20, r.pid ?? 100, true);
+  v.setUint32(24, r.tid ?? r.pid ?? 100, true);
+  v.setUint32(28, r.ppid ?? 1, true);
+  v.setUint32(32, r.uid ?? 0, true);
+  v.setUint32(36, r.gid ?? 0, true);
+  v.setUint32(40, r.args_len ?? r.args?.length ?? 0, true);
+  v.setUint32(44, r.args_truncated ?? 0, true);
+  v.setInt32(48, r.exit_code ?? 0, true);
+  v.setUint32(52, r.child_pid ?? 0, true);
+  const comm = typeof r.comm === "string" ? encoder.encode(r.comm) : r.comm ?? encoder.encode("x");
+  buf.set(comm.subarray(0, 16), 56);
+  buf.set(encoder.encode(r.filename ?? "").subarray(0, 255), 72);
+  if (r.args) buf.set(r.args.subarray(0, 512), 328);
+  return buf;
+}
+
+function argv(...args: string[]): Uint8Array {
+  return encoder.encode(args.map((a) => a + "\0").join(""));
+}
+
+Deno.test("decodeExecEvent() decodes every field of an exec record", () => {
+  const e = decodeExecEvent(execRecord({
+    kind: 1,
+    ts_ns: 5_000_000_123n,
+    cgroup_id: 0xfedc_ba98_7654_3210n,
+    pid: 4242,
+    tid: 4243,
+    ppid: 17,
+    uid: 1000,
+    gid: 1001,
+    comm: "echo",
+    filename: "/usr/bin/echo",
+    args: argv("echo", "hello world", "x00"),
+  })) as ExecEvent;
+  assert.equal(e.type, "exec");
+  assert.deepEqual(e.process, {
+    pid: 4242,
+    tid: 4243,
+    ppid: 17,
+    uid: 1000,
+    gid: 1001,
+    comm: "echo",
+    cgroup_id: "18364758544493064720",
+    exe: "/usr/bin/echo",
+  });
+  assert.equal(e.filename, "/usr/bin/echo");
+  assert.deepEqual(e.args, ["echo", "hello world", "x00"]);
+  assert.equal(e.args_truncated, false);
+  assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+});
+
+/** Unix nanoseconds of an RFC 3339 time with nanoseconds. */
+function unixNs(time: string): bigint {
+  return BigInt(Date.parse(time.slice(0, 19) + "Z")) * 1_000_000n + BigInt(time.slice(20, 29));
+}
+
+Deno.test("decodeExecEvent() keeps the nanoseconds of the boot-time stamp", () => {
+  const a = decodeExecEvent(execRecord({ kind: 1, ts_ns: 7_000_000_000n }));
+  const b = decodeExecEvent(execRecord({ kind: 1, ts_ns: 8_000_001_234n }));
+  assert.equal(unixNs(b.time) - unixNs(a.time), 1_000_001_234n);
+});
+
+Deno.test("decodeExecEvent() keeps uids above 2^31 unsigned", () => {
+  const e = decodeExecEvent(execRecord({ kind: 1, uid: 0xfffffffe, gid: 4294967294 }));
+  assert.equal(e.process.uid, 4294967294);
+  assert.equal(e.process.gid, 4294967294);
+});
+
+Deno.test("decodeExecEvent() reads only args_len bytes of argv and reports truncation", () => {
+  const block = argv("sh", "-c", "true");
+  const e = decodeExecEvent(execRecord({
+    kind: 1,
+    args: block,
+    args_len: block.length - 5, // "true\0" lies beyond args_len
+    args_truncated: 1,
+  })) as ExecEvent;
+  assert.deepEqual(e.args, ["sh", "-c"]);
+  assert.equal(e.args_truncated, true);
+});
+
+Deno.test("decodeExecEvent() clamps an args_len larger than the 512-byte array", () => {
+  const block = encoder.encode("a".repeat(600));
+  const e = decodeExecEvent(execRecord({ kind: 1, args: block, args_len: 4096 })) as ExecEvent;
+  assert.equal(e.args.length, 1);
+  assert.equal(e.args[0]!.length, 512);
+});
+
+Deno.test("decodeExecEvent() keeps an argument cut off without its NUL", () => {
+  const e = decodeExecEvent(
+    execRecord({ kind: 1, args: encoder.encode("cat\0/etc/pas") }),
+  ) as ExecEvent;
+  assert.deepEqual(e.args, ["cat", "/etc/pas"]);
+});
+
+Deno.test("decodeExecEvent() decodes UTF-8 names and a 16-byte comm without NUL", () => {
+  const e = decodeExecEvent(execRecord({
+    kind: 1,
+    comm: encoder.encode("abcdefghijklmnop"),
+    filename: "/opt/prüfung/bin",
+  })) as ExecEvent;
+  assert.equal(e.process.comm, "abcdefghijklmnop");
+  assert.equal(e.filename, "/opt/prüfung/bin");
+});
+
+Deno.test("decodeExecEvent() decodes a fork record", () => {
+  const e = decodeExecEvent(execRecord({ kind: 2, pid: 10, ppid: 1, comm: "bash", child_pid: 11 }));
+  assert.equal(e.type, "fork");
+  const f = e as ForkEvent;
+  assert.equal(f.child_pid, 11);
+  assert.equal(f.process.pid, 10);
+  assert.equal(f.process.comm, "bash");
+  assert.equal("filename" in f, false);
+});
+
+Deno.test("decodeExecEvent() splits an exit record's raw exit_code into status and signal", () => {
+  const normal = decodeExecEvent(execRecord({ kind: 3, exit_code: 3 << 8 })) as ExitEvent;
+  assert.equal(normal.type, "exit");
+  assert.equal(normal.exit_code, 3);
+  assert.equal(normal.signal, 0);
+  const killed = decodeExecEvent(execRecord({ kind: 3, exit_code: 9 })) as ExitEvent;
+  assert.equal(killed.exit_code, 0);
+  assert.equal(killed.signal, 9);
+  const dumped = decodeExecEvent(execRecord({ kind: 3, exit_code: 0x80 | 11 })) as ExitEvent;
+  assert.equal(dumped.signal, 11, "the core-dump bit is not part of the signal");
+});
+
+Deno.test("decodeExecEvent() rejects records of the wrong size", () => {
+  for (const size of [0, 8, EXEC_EVENT_SIZE - 1, EXEC_EVENT_SIZE + 1, 168]) {
+    assert.throws(
+      () => decodeExecEvent(new Uint8Array(size)),
+      (e: unknown) =>
+        e instanceof EventSizeError && e.message.includes(`${size} bytes`) &&
+        e.message.includes(`expected ${EXEC_EVENT_SIZE}`),
+      `size ${size}`,
+    );
+  }
+});
+
+Deno.test("decodeExecEvent() rejects an unknown kind", () => {
+  assert.throws(() => decodeExecEvent(execRecord({ kind: 7 })), /kind 7 is unknown/);
+});
+
+Deno.test("decodeExecEvent() decodes a record that is a view into a larger buffer", () => {
+  const big = new Uint8Array(EXEC_EVENT_SIZE + 64);
+  big.set(execRecord({ kind: 1, pid: 77, filename: "/bin/true" }), 32);
+  const e = decodeExecEvent(big.subarray(32, 32 + EXEC_EVENT_SIZE)) as ExecEvent;
+  assert.equal(e.process.pid, 77);
+  assert.equal(e.filename, "/bin/true");
+});
+
+Deno.test("cString() stops at the first NUL or at max", () => {
+  const buf = encoder.encode("abc\0def");
+  assert.equal(cString(buf, 0, 7), "abc");
+  assert.equal(cString(buf, 4, 3), "def");
+  assert.equal(cString(buf, 0, 2), "ab");
+});
+
+Deno.test("splitArgs() splits NUL-separated argv", () => {
+  assert.deepEqual(splitArgs(argv("a", "", "b")), ["a", "", "b"]);
+  assert.deepEqual(splitArgs(new Uint8Array(0)), []);
+});
