@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: static checks, unit tests, host tests (real BPF on this kernel), Vault tests (real TLS
+# against the Vault-compatible test server) and VM tests (a real kernel with BPF-LSM under qemu).
+# Run as root after scripts/setup.sh. Exit status is non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+step "BPF objects match their sources"
+bash scripts/build_bpf.sh --check
+step "deno fmt / lint / check"
+deno fmt --check
+deno lint
+deno check mod.ts src/ tests/ bench/ scripts/
+step "unit, host and Vault tests"
+deno test --allow-all --parallel src/ tests/unit/ tests/host/ tests/run/ tests/vault/
+step "VM tests (qemu, BPF-LSM)"
+bash scripts/vm_test.sh
+step "all tests passed in $(( $(date +%s) - start ))s"

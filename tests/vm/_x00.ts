@@ -1,0 +1,203 @@
+/**
+ * Helpers for the VM tests: start `x00 run` with a generated policy around the `holder` helper, collect its audit
+ * events, and run the `attack` helper as an unrelated root process.
+ *
+ * @module
+ */
+
+/** True inside the test VM (set by tests/vm/init.sh). */
+export const IN_VM = Deno.env.get("X00_VM") === "1";
+
+/** Why VM tests are skipped elsewhere. */
+export const VM_ONLY = "needs the BPF-LSM kernel of the VM (scripts/vm_test.sh)";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** argv that runs the x00 CLI from source (no type check: the host already checked). */
+export function x00Argv(...args: string[]): string[] {
+  return ["run", "--allow-all", "--no-check", "--cached-only", `${ROOT}mod.ts`, ...args];
+}
+
+/** A running protected workload. */
+export interface Protected {
+  /** x00's pid. */
+  x00Pid: number;
+  /** The holder's pid, the address and length of its secret buffer, its memfd number, its forked child. */
+  pid: number;
+  addr: number;
+  len: number;
+  fd: number;
+  child: number;
+  selfEnviron: boolean;
+  selfMem: boolean;
+  auditFile: string;
+  secret: string;
+  process: Deno.ChildProcess;
+  /** Audit events written so far. */
+  events(): Record<string, unknown>[];
+  /** Stops x00 and the workload; returns x00's stdout+stderr text after READY and its exit code. */
+  stop(): Promise<{ code: number; output: string }>;
+}
+
+/** Options of {@linkcode startProtected}. */
+export interface StartOptions {
+  mode: "enforce" | "audit";
+  fork?: boolean;
+  flags?: Partial<Record<"block_environ_read" | "block_mem_read" | "block_ptrace", boolean>>;
+}
+
+/** A random secret that exists nowhere but in memory. */
+export function randomSecret(): string {
+  return `x00-secret-${crypto.randomUUID()}`;
+}
+
+/** Starts `x00 run` around `holder` with a secret from X00's own environment (so it is never on disk). */
+export async function startProtected(options: StartOptions): Promise<Protected> {
+  const dir = await Deno.makeTempDir({ prefix: "x00-vm-" });
+  const auditFile = `${dir}/audit.jsonl`;
+  const secret = randomSecret();
+  const flags = Object.entries(options.flags ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join("");
+  // The same secret twice: as an environment variable and as a sealed memfd.
+  await Deno.writeTextFile(
+    `${dir}/policy.yaml`,
+    `policy:\n  mode: ${options.mode}\n${flags}` +
+      `secrets:\n` +
+      `  - name: db\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { env: DB_PASSWORD }\n` +
+      `  - name: db-file\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { file: DB_PASSWORD_FILE }\n` +
+      `audit:\n  output: ${auditFile}\n  format: json\n`,
+  );
+  const env: Record<string, string> = {
+    X00_TEST_SECRET: secret,
+    SECRET_ENV: "DB_PASSWORD",
+    SECRET_FILE_VAR: "DB_PASSWORD_FILE",
+  };
+  const process = new Deno.Command("deno", {
+    args: x00Argv(
+      "run",
+      "--policy",
+      `${dir}/policy.yaml`,
+      "--",
+      "holder",
+      ...(options.fork ? ["--fork"] : []),
+    ),
+    env,
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = readLines(process.stdout);
+  const err = readText(process.stderr);
+  let ready: string | undefined;
+  const deadline = Date.now() + 60_000;
+  for await (const line of out.lines) {
+    if (line.startsWith("READY ")) {
+      ready = line;
+      break;
+    }
+    if (Date.now() > deadline) break;
+  }
+  if (!ready) {
+    const status = await process.status;
+    throw new Error(`holder never became ready (x00 exit ${status.code}): ${await err}`);
+  }
+  const field = (k: string) => Number(new RegExp(`${k}=(-?\\d+)`).exec(ready!)?.[1]);
+  return {
+    x00Pid: process.pid,
+    pid: field("pid"),
+    addr: field("addr"),
+    len: field("len"),
+    fd: field("fd"),
+    child: field("child"),
+    selfEnviron: field("self_environ") === 1,
+    selfMem: field("self_mem") === 1,
+    auditFile,
+    secret,
+    process,
+    events: () => readEvents(auditFile),
+    async stop() {
+      try {
+        process.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      const status = await process.status;
+      const rest = await out.rest();
+      return { code: status.code, output: rest + (await err) };
+    },
+  };
+}
+
+/** Parses a JSON Lines audit file (missing file: no events). */
+export function readEvents(file: string): Record<string, unknown>[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return [];
+  }
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+/** Runs `attack ARGS` as an unrelated root process; returns its one-line verdict. */
+export async function attack(...args: string[]): Promise<{ ok: boolean; text: string }> {
+  const r = await new Deno.Command("attack", { args, stdout: "piped", stderr: "piped" }).output();
+  const line = new TextDecoder().decode(r.stdout).trim();
+  return { ok: line.startsWith("OK"), text: line };
+}
+
+/** Waits until `pred` holds for some audit event, or times out. */
+export async function waitForEvent(
+  p: Protected,
+  pred: (e: Record<string, unknown>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown> | undefined> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const hit = p.events().find(pred);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+/** An access event about `resource` against `pid`. */
+export function accessBy(resource: string, pid?: number) {
+  return (e: Record<string, unknown>) =>
+    e.type === "access" && e.resource === resource &&
+    (pid === undefined || (e.target as { pid?: number } | undefined)?.pid === pid);
+}
+
+function readLines(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let collected = "";
+  return {
+    lines: (async function* () {
+      while (true) {
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          yield line;
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += value;
+      }
+    })(),
+    async rest(): Promise<string> {
+      collected = buf;
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        collected += value;
+      }
+      return collected;
+    },
+  };
+}
+
+async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return await new Response(stream).text();
+}
