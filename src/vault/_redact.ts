@@ -5,6 +5,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Vault token shapes: `hvs.`/`hvb.`/`hvr.` (1.10+), legacy `s.`/`b.`/`r.` service tokens, UUIDs (old tokens). */
 const TOKEN_PATTERNS: RegExp[] = [
   /\bhv[sbr]\.[A-Za-z0-9_-]{8,}/g,
@@ -12,6 +14,16 @@ const TOKEN_PATTERNS: RegExp[] = [
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
   /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs
 ];
+
+/** How many value hashes a redactor remembers (the oldest are forgotten first). */
+const MAX_VALUE_HASHES = 4096;
+
+/** A word of foreign text: split on whitespace, quotes, brackets and commas. */
+const WORD = /[^\s"'`,;()[\]{}<>]+/g;
+
+function sha256(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
 
 /** Longest piece of foreign text kept in a message. */
 const MAX_FOREIGN_LENGTH = 200;
@@ -22,16 +34,36 @@ const MAX_FOREIGN_LENGTH = 200;
  */
 export class Redactor {
   #known = new Set<string>();
+  #valueHashes = new Set<string>();
 
   /** Registers a credential to remove from any text later cleaned. Short strings are ignored (too many hits). */
   add(secret: string): void {
     if (secret.length >= 6) this.#known.add(secret);
   }
 
+  /**
+   * Registers a secret value by its SHA-256 only (the value itself is not kept): a word of a later cleaned text
+   * that equals it is replaced. Values containing spaces or quotes are not found this way.
+   */
+  addValue(value: string): void {
+    if (value.length < 6) return;
+    if (this.#valueHashes.size >= MAX_VALUE_HASHES) {
+      const oldest = this.#valueHashes.values().next().value;
+      if (oldest !== undefined) this.#valueHashes.delete(oldest);
+    }
+    this.#valueHashes.add(sha256(value));
+  }
+
   /** Returns `text` without known credentials, token-shaped strings or control characters, cut to 200 chars. */
   clean(text: string): string {
     let out = text;
     for (const s of this.#known) out = out.split(s).join("[redacted]");
+    if (this.#valueHashes.size > 0) {
+      out = out.replace(
+        WORD,
+        (w) => w.length >= 6 && this.#valueHashes.has(sha256(w)) ? "[redacted]" : w,
+      );
+    }
     for (const re of TOKEN_PATTERNS) out = out.replace(re, "[redacted]");
     // deno-lint-ignore no-control-regex
     out = out.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();

@@ -187,6 +187,14 @@ export class VaultClient {
     this.#redactor.add(value);
   }
 
+  /**
+   * Registers a secret value (by hash only) so that a server message quoting it is cleaned. The client does this
+   * for every string in the `data` and `auth` blocks it returns.
+   */
+  markSensitiveValue(value: string): void {
+    this.#redactor.addValue(value);
+  }
+
   /** Cleans foreign text (server error strings) for use in messages. */
   clean(text: string): string {
     return this.#redactor.clean(text);
@@ -258,6 +266,8 @@ export class VaultClient {
         const res = await this.#transport.request(req);
         if (res.status >= 200 && res.status < 300) {
           const envelope = parseEnvelope<T>(res.body, res.status, clean, verb);
+          this.#markStrings(envelope.data);
+          this.#markStrings(envelope.auth);
           for (const w of envelope.warnings ?? []) {
             this.#logger("debug", `Vault warning for '${clean}': ${this.clean(w)}`);
           }
@@ -350,6 +360,14 @@ export class VaultClient {
       this.#transport.close();
     }
     return Promise.resolve();
+  }
+
+  /** Registers every string leaf of a response block as a value to redact (hash only). */
+  #markStrings(v: unknown, depth = 0): void {
+    if (typeof v === "string") this.#redactor.addValue(v);
+    else if (depth < 4 && typeof v === "object" && v !== null) {
+      for (const x of Object.values(v)) this.#markStrings(x, depth + 1);
+    }
   }
 
   #httpError(status: number, bodyText: string, path: string, verb: string): VaultError {

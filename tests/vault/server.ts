@@ -48,7 +48,7 @@ export interface Faults {
   /** Answer after `ms` milliseconds (`count` requests, or every request when count is -1). */
   delay?: CountedFault & { ms: number };
   /** Answer with a 5xx status. */
-  errorBurst?: CountedFault & { status: number };
+  errorBurst?: CountedFault & { status: number; errors?: string[] };
   /** Answer 429 with `Retry-After: retryAfterS`. */
   rateLimit?: CountedFault & { retryAfterS: number };
   /** Answer 412 (eventual consistency). */
@@ -480,7 +480,7 @@ export class VaultTestServer {
       return this.#error(res, 500, ["local node not active but active cluster node not found"]);
     }
     if (f.errorBurst && this.#take(f.errorBurst, path)) {
-      return this.#error(res, f.errorBurst.status, ["internal error"]);
+      return this.#error(res, f.errorBurst.status, f.errorBurst.errors ?? ["internal error"]);
     }
     if (f.rateLimit && this.#take(f.rateLimit, path)) {
       return this.#error(res, 429, [`request path "${path}": rate limit quota exceeded`], {

@@ -18,7 +18,7 @@ import {
 } from "../../src/secrets/vault_source.ts";
 import { tokenAuth } from "../../src/vault/mod.ts";
 import { certs, LogSink, mtlsClient, rejection, startServer, waitFor } from "./_helpers.ts";
-import { VaultTestServer } from "./server.ts";
+import type { VaultTestServer } from "./server.ts";
 
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 const FAST_RETRY = { minDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 5000 };

@@ -1,0 +1,196 @@
+/**
+ * Runs the Vault client and source through successes and every fault, collects every error (message, cause chain
+ * and stack as `Deno.inspect` prints them), every event and every log line, then scans them for tokens,
+ * secret_ids, JWTs and secret values.
+ */
+import assert from "node:assert/strict";
+import type { Delivery, SecretSpec, VaultSource } from "../../src/policy/types.ts";
+import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault_source.ts";
+import {
+  appRoleAuth,
+  kubernetesAuth,
+  LeaseKeeper,
+  readKvV2,
+  readLeased,
+  tokenAuth,
+  type VaultClient,
+} from "../../src/vault/mod.ts";
+import { LogSink, mtlsClient, startServer, waitFor } from "./_helpers.ts";
+
+const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
+
+function spec(name: string, source: Omit<VaultSource, "type">, keys: string[]): SecretSpec {
+  return {
+    name,
+    source: { type: "vault", ...source },
+    deliveries: new Map<string, Delivery>(
+      keys.map((k) => [k, { kind: "env", var: k.toUpperCase() }]),
+    ),
+  };
+}
+
+Deno.test("no token, secret_id, JWT or secret value appears in any error, event or log line", async () => {
+  const server = await startServer();
+  const logs = new LogSink();
+  const collected: string[] = [];
+  const secrets = new Set<string>();
+  const record = (err: unknown) => {
+    collected.push(Deno.inspect(err, { depth: 10 }));
+    if (err instanceof Error) collected.push(err.message, String(err.stack));
+  };
+  const attempt = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      record(err);
+    }
+  };
+
+  const secretId = "6a1b2c3d-secret-id-4e5f";
+  const wrongSecretId = "9z8y7x-wrong-secret-id";
+  const jwt =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDphcHAifQ.c2lnLXNlY3JldA";
+  const wrongJwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3cm9uZyJ9.d3Jvbmctc2ln";
+  for (const s of [secretId, wrongSecretId, jwt, wrongJwt]) secrets.add(s);
+  const kvValues = { password: "kv-password-Zq81", api_key: "kv-api-key-77Hx" };
+  for (const v of Object.values(kvValues)) secrets.add(v);
+
+  server.addAppRole({ roleId: "role-id-leak", secretId, ttlS: 1, maxTtlS: 60, policies: POLICIES });
+  server.addKubernetesRole({ role: "app", jwt, policies: POLICIES });
+  server.addDatabaseRole("app", { ttlS: 1, maxTtlS: 2 });
+  server.putKvV2("secret", "app", kvValues);
+
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/role_id`, "role-id-leak");
+  await Deno.writeTextFile(`${dir}/secret_id`, secretId);
+  await Deno.writeTextFile(`${dir}/bad_secret_id`, wrongSecretId);
+  await Deno.writeTextFile(`${dir}/jwt`, jwt);
+  await Deno.writeTextFile(`${dir}/bad_jwt`, wrongJwt);
+  await Deno.writeTextFile(`${dir}/token`, server.rootToken);
+
+  const clients: VaultClient[] = [];
+  const make = async (opts: Parameters<typeof mtlsClient>[1]) => {
+    const c = await mtlsClient(server, { logger: logs.logger, ...opts });
+    clients.push(c);
+    return c;
+  };
+  const events: RotationEvent[] = [];
+  const sources: VaultSecretSource[] = [];
+  const keepers: LeaseKeeper[] = [];
+  try {
+    const approle = await make({
+      auth: appRoleAuth({ roleIdFile: `${dir}/role_id`, secretIdFile: `${dir}/secret_id` }),
+    });
+    const k8s = await make({ auth: kubernetesAuth({ role: "app", tokenPath: `${dir}/jwt` }) });
+    const fileToken = await make({ auth: tokenAuth({ tokenFile: `${dir}/token` }) });
+    const envToken = await make({
+      auth: tokenAuth({ token: server.rootToken }),
+      maxRetries: 1,
+      timeoutMs: 300,
+    });
+
+    // Successes, with their values remembered as secrets.
+    for (const c of [approle, k8s, fileToken, envToken]) {
+      const s = await readKvV2(c, "secret", "app");
+      for (const v of Object.values(s.data)) secrets.add(String(v));
+    }
+    const creds = await readLeased(approle, "database/creds/app");
+    for (const v of Object.values(creds.data)) secrets.add(String(v));
+    const keeper = new LeaseKeeper(approle, creds, {
+      label: "db",
+      logger: logs.logger,
+      onReissue: () => {},
+    });
+    keepers.push(keeper);
+    keeper.start();
+    const source = new VaultSecretSource(
+      approle,
+      spec("db", { engine: "dynamic", path: "database/creds/app" }, ["username", "password"]),
+      { logger: logs.logger },
+    );
+    sources.push(source);
+    source.subscribe((e) => {
+      events.push(e);
+      if (e.type === "changed") {
+        for (const v of e.secret.values.values()) secrets.add(new TextDecoder().decode(v));
+      }
+    });
+    const first = await source.fetch();
+    for (const v of first.values.values()) secrets.add(new TextDecoder().decode(v));
+
+    // Faults.
+    await attempt(envToken.read("secret/data/missing"));
+    await attempt(
+      (await make({ auth: tokenAuth({ token: server.createToken({ policies: ["nothing"] }) }) }))
+        .read(
+          "secret/data/app",
+        ),
+    );
+    server.faults.errorBurst = {
+      count: 3,
+      status: 500,
+      path: "secret/",
+      errors: [`token ${server.rootToken} is bad`, `secret ${kvValues.password} leaked`],
+    };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = { rateLimit: { count: 5, retryAfterS: 0, path: "secret/" } };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = { sealed: true };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = { standby: true };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = { drop: { count: 5, path: "secret/" } };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = { delay: { count: 2, ms: 600, path: "secret/" } };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = {
+      malformed: { count: 3, body: `{"data":{"password":"${kvValues.password}"`, path: "secret/" },
+    };
+    await attempt(envToken.read("secret/data/app"));
+    server.faults = {};
+    await attempt(
+      (await make({
+        auth: appRoleAuth({ roleIdFile: `${dir}/role_id`, secretIdFile: `${dir}/bad_secret_id` }),
+      })).login(),
+    );
+    await attempt(
+      (await make({ auth: kubernetesAuth({ role: "app", tokenPath: `${dir}/bad_jwt` }) })).login(),
+    );
+    await attempt(
+      (await make({ auth: kubernetesAuth({ role: "nope", tokenPath: `${dir}/jwt` }) })).login(),
+    );
+    // Renewal refused, tokens expired, leases expired: background paths that only log.
+    server.faults.refuseTokenRenewal = true;
+    server.expireTokens();
+    await readKvV2(approle, "secret", "app");
+    server.expireLeases();
+    await waitFor(() => events.some((e) => e.type === "changed"), 4000, "a re-issue");
+    server.faults = { sealed: true };
+    await new Promise((r) => setTimeout(r, 1500)); // renewals and re-issues fail while sealed
+    server.faults = {};
+    for (const e of events) if (e.type === "error") record(e.error);
+    for (const t of server.allTokens) secrets.add(t);
+  } finally {
+    for (const k of keepers) k.stop();
+    for (const s of sources) await s.close();
+    for (const c of clients) await c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  const haystack = [...collected, logs.text, Deno.inspect(events.filter((e) => e.type === "error"))]
+    .join("\n");
+  assert.ok(collected.length >= 12, `only ${collected.length} errors collected`);
+  assert.ok(logs.lines.length >= 10, `only ${logs.lines.length} log lines`);
+  assert.match(haystack, /permission denied/);
+  assert.match(haystack, /Vault is sealed/);
+  assert.match(
+    haystack,
+    /\[redacted\] is bad/,
+    "server text quoting a token is kept, the token is not",
+  );
+  for (const s of secrets) {
+    if (s.length < 6) continue;
+    assert.ok(!haystack.includes(s), `a credential or secret value leaked: ${s.slice(0, 3)}…`);
+  }
+});
