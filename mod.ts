@@ -7,6 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runAudit } from "./src/cli/audit.ts";
 import { runDoctor } from "./src/cli/doctor.ts";
+import { BpfError, LibbpfNotFoundError } from "./ffi/libbpf.ts";
 import { runPolicyCheck, runPolicySchema } from "./src/cli/policy.ts";
 import { runRun } from "./src/cli/run.ts";
 import { parseDuration } from "./src/duration.ts";
@@ -123,6 +124,11 @@ export async function main(args: string[]): Promise<number> {
     if (e instanceof X00Error) {
       console.error(`x00: ${e.message}`);
       return e.exitCode;
+    }
+    if (e instanceof LibbpfNotFoundError || e instanceof BpfError) {
+      console.error(`x00: ${e.message}`);
+      if (e instanceof BpfError && e.log && Deno.env.get("X00_DEBUG")) console.error(e.log);
+      return ExitCode.FAILURE;
     }
     console.error(`x00: internal error: ${e instanceof Error ? e.message : String(e)}`);
     if (Deno.env.get("X00_DEBUG")) console.error(e);

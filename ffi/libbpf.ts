@@ -2,11 +2,13 @@
  * libbpf bindings (libbpf >= 1.0): open -> configure -> load -> attach -> close, each step a method on an object
  * that owns its handle. Pointers stay in `#private` fields; callers see objects, numbers and typed errors.
  *
- * The library is `libbpf.so.1` from the system, or the file named by `X00_LIBBPF_PATH`.
+ * The library is, in this order: the file named by `X00_LIBBPF_PATH`; the copy embedded in a single binary
+ * (loaded from a memfd, never written to disk); `libbpf.so.1` from the system.
  *
  * @module
  */
-import { errno, formatVaList } from "./libc.ts";
+import { NATIVE_LIBRARIES, readNativeLibrary } from "../src/assets/mod.ts";
+import { errno, formatVaList, memfdCreate, MFD_CLOEXEC, writeAll } from "./libc.ts";
 
 /** Symbol table of the libbpf functions X00 uses. */
 const LIBBPF_SYMBOLS = {
@@ -103,19 +105,51 @@ const SAMPLE_FN = { parameters: ["pointer", "pointer", "usize"], result: "i32" }
 /** Callbacks handed to libbpf for the life of the process. */
 const keepAlive: Deno.UnsafeCallback<typeof PRINT_FN>[] = [];
 
-/** The path libbpf is loaded from. */
+let loadedFrom = "";
+/** Dependencies loaded from memfds; kept open so their sonames satisfy libbpf's DT_NEEDED entries. */
+const embeddedDeps: Deno.DynamicLibrary<Record<string, never>>[] = [];
+
+/** Where libbpf was (or will be) loaded from: a path, or `embedded (...)`. */
 export function libbpfPath(): string {
-  return Deno.env.get("X00_LIBBPF_PATH") || "libbpf.so.1";
+  return loadedFrom || Deno.env.get("X00_LIBBPF_PATH") || "libbpf.so.1";
+}
+
+/** Writes an embedded library into a memfd and returns its /proc/self/fd path. */
+function memfdPath(name: string, image: Uint8Array): string {
+  const fd = memfdCreate(name, MFD_CLOEXEC);
+  writeAll(fd, image);
+  return `/proc/self/fd/${fd}`;
+}
+
+/** The libbpf path to dlopen: the override, the embedded copy (dependencies loaded first), or the system's. */
+function resolveLibbpf(): string {
+  const override = Deno.env.get("X00_LIBBPF_PATH");
+  if (override) return override;
+  if (Deno.env.get("X00_LIBBPF_SYSTEM") !== "1") {
+    const images = NATIVE_LIBRARIES.map((n) => [n, readNativeLibrary(n)] as const);
+    if (images.every(([, image]) => image !== undefined)) {
+      let path = "";
+      for (const [name, image] of images) {
+        path = memfdPath(name, image!);
+        if (name !== "libbpf.so.1") embeddedDeps.push(Deno.dlopen(path, {}));
+      }
+      loadedFrom = `embedded (${path})`;
+      return path;
+    }
+  }
+  return "libbpf.so.1";
 }
 
 function bpf(): Symbols {
   if (!lib) {
-    const path = libbpfPath();
+    let path = "libbpf.so.1";
     try {
+      path = resolveLibbpf();
       lib = Deno.dlopen(path, LIBBPF_SYMBOLS);
     } catch (cause) {
       throw new LibbpfNotFoundError(path, { cause });
     }
+    loadedFrom ||= path;
     const cb = new Deno.UnsafeCallback(PRINT_FN, (_level, fmt, args) => {
       logLines.push(formatVaList(fmt, args));
       if (logLines.length > 2000) logLines = logLines.slice(-1000);

@@ -14,7 +14,7 @@ deno fmt --check
 deno lint
 deno check mod.ts src/ tests/ bench/ scripts/
 step "unit, host and Vault tests"
-deno test --allow-all --parallel src/ tests/unit/ tests/host/ tests/run/ tests/vault/
+deno test --allow-all src/ tests/unit/ tests/host/ tests/run/ tests/vault/
 step "VM tests (qemu, BPF-LSM)"
 bash scripts/vm_test.sh
 step "all tests passed in $(( $(date +%s) - start ))s"

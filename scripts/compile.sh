@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the single x00 binary: `deno compile` with the BPF objects and the native libraries (libbpf, libelf,
+# libz, copied from this machine into build/native/) embedded. At run time the libraries are loaded from memfds,
+# so the binary needs nothing but glibc on the target host.
+#   scripts/compile.sh [--target x86_64-unknown-linux-gnu] [--output build/x00] [--prepare-only]
+# `deno compile` downloads its `denort` runtime unless DENORT_BIN points to one (release machines set it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/x00
+target=x86_64-unknown-linux-gnu
+prepare_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --output) out=$2; shift ;;
+    --target) target=$2; shift ;;
+    --prepare-only) prepare_only=1 ;;
+    *) echo "compile.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+bash scripts/build_bpf.sh --check
+mkdir -p build/native
+for lib in libz.so.1 libelf.so.1 libbpf.so.1; do
+  src=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+  [ -n "$src" ] || { echo "compile.sh: $lib not found (apt-get install libbpf1)" >&2; exit 1; }
+  cp -L "$src" "build/native/$lib"
+done
+echo "native libraries: $(ls build/native | tr '\n' ' ')"
+[ "$prepare_only" = 1 ] && exit 0
+
+deno compile --allow-all --no-check=remote --target "$target" \
+  --include bpf/objects --include build/native \
+  --output "$out" mod.ts
+echo "built $out"

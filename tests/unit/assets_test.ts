@@ -1,0 +1,58 @@
+/**
+ * The asset module serves the BPF objects and (for the single binary) the native libraries through the same code
+ * from source and from `deno compile --include`. These tests run the source path, including loading libbpf from
+ * an embedded copy through a memfd.
+ */
+import assert from "node:assert/strict";
+import { NATIVE_LIBRARIES, readBpfObject } from "../../src/assets/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("readBpfObject() returns the ELF image of every shipped object", async () => {
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
+    const image = await readBpfObject(name);
+    assert.deepEqual([...image.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], name);
+  }
+});
+
+Deno.test("scripts/compile.sh embeds exactly the directories the asset module reads", async () => {
+  const script = await Deno.readTextFile(`${ROOT}scripts/compile.sh`);
+  assert.match(script, /--include bpf\/objects/);
+  assert.match(script, /--include build\/native/);
+  const assets = await Deno.readTextFile(`${ROOT}src/assets/mod.ts`);
+  assert.match(assets, /\.\.\/\.\.\/bpf\/objects\//);
+  assert.match(assets, /\.\.\/\.\.\/build\/native\//);
+  for (const lib of NATIVE_LIBRARIES) assert.ok(script.includes(lib), lib);
+});
+
+Deno.test("libbpf loads from the embedded copy (memfd) when the build carries one, else from the system", async () => {
+  const prep = await new Deno.Command("bash", {
+    args: [`${ROOT}scripts/compile.sh`, "--prepare-only"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(prep.success, new TextDecoder().decode(prep.stderr));
+  const probe = (env: Record<string, string>) =>
+    new Deno.Command("deno", {
+      args: [
+        "eval",
+        `import { libbpfVersion, libbpfPath } from "${ROOT}ffi/libbpf.ts";
+        console.log(libbpfVersion(), libbpfPath());`,
+      ],
+      env,
+      stdout: "piped",
+    }).output().then((o) => new TextDecoder().decode(o.stdout).trim());
+  assert.match(await probe({}), /^1\.\d+ embedded \(\/proc\/self\/fd\/\d+\)$/);
+  assert.match(await probe({ X00_LIBBPF_SYSTEM: "1" }), /^1\.\d+ libbpf\.so\.1$/);
+  const missing = await new Deno.Command("deno", {
+    args: ["run", "-A", `${ROOT}mod.ts`, "audit", "--duration", "1s"],
+    env: { X00_LIBBPF_PATH: "/nonexistent/libbpf.so.1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.notEqual(missing.code, 0);
+  assert.match(
+    new TextDecoder().decode(missing.stderr),
+    /Cannot load libbpf from '\/nonexistent\/libbpf.so.1'/,
+  );
+});
