@@ -21,6 +21,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { ExitCode, X00Error } from "../errors.ts";
 import type { Mode, Policy, SecretSpec, VaultConfig, VaultSource } from "../policy/types.ts";
 import type { FetchedSecret, FetchOptions, SecretSource } from "./source.ts";
@@ -449,7 +450,7 @@ export class VaultSecretSource implements SecretSource {
     const read = await this.#read(options.signal);
     const secret = this.#extract(read.data, read.version);
     if (read.lease !== undefined) this.#keep(read.lease);
-    this.#digest = await digest(secret);
+    this.#digest = digest(secret);
     this.#version = read.version;
     return secret;
   }
@@ -465,7 +466,7 @@ export class VaultSecretSource implements SecretSource {
     if (this.rotation !== "poll" || this.#closed) return undefined;
     const read = await this.#read(signal);
     const secret = this.#extract(read.data, read.version);
-    const d = await digest(secret);
+    const d = digest(secret);
     if (d === this.#digest) {
       if (read.version !== this.#version) {
         this.#logger(
@@ -575,7 +576,7 @@ export class VaultSecretSource implements SecretSource {
       if (this.#closed) return;
       const secret = this.#extract(read.data, read.version);
       if (read.lease !== undefined) this.#keep(read.lease);
-      this.#digest = await digest(secret);
+      this.#digest = digest(secret);
       this.#version = read.version;
       this.#logger(
         "info",
@@ -642,7 +643,7 @@ function cloneSecret(s: FetchedSecret): FetchedSecret {
 }
 
 /** SHA-256 over the delivered keys and values (lengths included), hex. Values are never kept, only this. */
-async function digest(s: FetchedSecret): Promise<string> {
+function digest(s: FetchedSecret): string {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
   for (const k of [...s.values.keys()].sort()) {
@@ -656,9 +657,10 @@ async function digest(s: FetchedSecret): Promise<string> {
     total.set(p, off);
     off += p.length;
   }
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", total));
+  // node:crypto's synchronous hash: crypto.subtle.digest costs a thread-pool round trip per fetch.
+  const hex = createHash("sha256").update(total).digest("hex");
   total.fill(0);
-  return [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex;
 }
 
 function u32(n: number): Uint8Array {
