@@ -246,3 +246,50 @@ Deno.test("VaultClient talks plain HTTP to an http:// address", async () => {
     await server.close();
   }
 });
+
+Deno.test("the node:https transport (tls_server_name) retries drops and 5xx and times out like fetch", async () => {
+  const c = await certs();
+  const server = await VaultTestServer.start({
+    cert: c.namedServerCert,
+    key: c.namedServerKey,
+    clientCa: c.caCert,
+  });
+  const client = new VaultClient({
+    address: server.address,
+    tls: await loadTlsMaterial({
+      caCert: c.caCert,
+      clientCert: c.clientCert,
+      clientKey: c.clientKey,
+    }),
+    tlsServerName: "vault.test",
+    auth: tokenAuth({ token: server.rootToken }),
+    maxRetries: 2,
+    timeoutMs: 200,
+    retry: { minDelayMs: 10, maxDelayMs: 20 },
+  });
+  try {
+    server.putKvV2("secret", "a", { x: "y" });
+    server.faults = { drop: { count: 2, path: "secret/" } };
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+    server.faults = { errorBurst: { count: 2, status: 503, path: "secret/" } };
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+    server.faults = { rateLimit: { count: 1, retryAfterS: 0, path: "secret/" } };
+    assert.equal((await readKvV2(client, "secret", "a")).data.x, "y");
+    server.faults = { drop: { count: 5, path: "secret/" } };
+    let err = await rejection(readKvV2(client, "secret", "a"));
+    assert.ok(err instanceof VaultError && err.kind === "connection");
+    assert.match(
+      err.message,
+      /connection was closed before Vault answered.*gave up after 3 attempts/,
+    );
+    server.faults = { delay: { count: -1, ms: 1000, path: "secret/" } };
+    err = await rejection(readKvV2(client, "secret", "a"));
+    assert.ok(err instanceof VaultError && err.kind === "timeout");
+    server.faults = { sealed: true };
+    err = await rejection(readKvV2(client, "secret", "a"));
+    assert.ok(err instanceof VaultError && err.kind === "sealed");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
