@@ -23,9 +23,14 @@ import {
   envSourceVariables,
   fetchAll,
   prepareDelivery,
-  type VaultSourceFactory,
   zeroSecret,
 } from "../secrets/mod.ts";
+import {
+  createVaultSources,
+  type VaultSourceEvent,
+  type VaultSources,
+} from "../secrets/vault_source.ts";
+import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
 import { exitCodeOf, forwardSignals, Workload } from "../workload/supervisor.ts";
 import { requireBpf } from "./privileges.ts";
 
@@ -41,8 +46,25 @@ export interface RunOptions {
   args: string[];
   /** Status lines (stderr by default). */
   log?: (line: string) => void;
-  /** Builds Vault sources for the policy (wired by the Vault integration). */
-  vault?: (policy: Policy) => Promise<{ factory: VaultSourceFactory; close(): Promise<void> }>;
+  /** Builds Vault sources for the policy (default: the real client with X00's environment). */
+  vault?: (
+    policy: Policy,
+    mode: Mode,
+    log: (line: string) => void,
+  ) => Promise<VaultSources | undefined>;
+}
+
+/** The real Vault integration: `vault:` section overridden by the VAULT_* variables. */
+function defaultVault(
+  policy: Policy,
+  mode: Mode,
+  log: (line: string) => void,
+): Promise<VaultSources | undefined> {
+  return createVaultSources(policy, {
+    env: Deno.env.toObject(),
+    mode,
+    logger: (level, message) => log(`x00: vault ${level}: ${message}`),
+  });
 }
 
 /** Opens the audit sink a policy asks for. */
@@ -83,7 +105,7 @@ export async function runRun(options: RunOptions): Promise<number> {
   const loop = new EventLoop();
   const stop = new AbortController();
   let monitor: AccessMonitor | undefined;
-  let vault: { factory: VaultSourceFactory; close(): Promise<void> } | undefined;
+  let vault: VaultSources | undefined;
   let unforward: (() => void) | undefined;
   let loopDone: Promise<void> | undefined;
   try {
@@ -129,57 +151,99 @@ export async function runRun(options: RunOptions): Promise<number> {
 
     // 2. Secrets, all at once.
     if (policy.secrets.some((s) => s.source.type === "vault")) {
-      if (!options.vault) {
-        throw new X00Error("Cannot fetch Vault secrets: this build has no Vault support");
-      }
-      vault = await options.vault(policy);
+      vault = await (options.vault ?? defaultVault)(policy, mode, log);
     }
     const sources = createSources(policy.secrets, vault?.factory);
-    const fetched = await fetchAll(sources);
 
-    // 3. Delivery: env at exec, sealed memfds registered with the kernel before they become inheritable.
-    let delivery;
-    try {
-      delivery = prepareDelivery(policy.secrets, fetched, {
-        baseEnv: Deno.env.toObject(),
-        removeVars: [...envSourceVariables(policy.secrets), ...WITHHELD_VARS],
-        protectFd: (fd) => m.protectSecretFd(fd, family),
-      });
-    } finally {
-      for (const s of fetched.values()) zeroSecret(s);
-    }
-
-    // 4. Spawn: protected at fork by inheritance, before it runs.
-    let workload: Workload;
-    try {
-      workload = Workload.spawn({ cmd: options.cmd, args: options.args, env: delivery.env });
-    } catch (e) {
-      delivery.closeFds();
-      throw new UsageError(
-        `Cannot start '${options.cmd}': ${e instanceof Error ? e.message : String(e)}`,
-      );
-    } finally {
-      for (const k of Object.keys(delivery.env)) delete delivery.env[k];
-    }
-    delivery.closeFds();
+    // 3 + 4. Deliver and spawn. The child is protected at fork, by inheritance, before it runs.
+    const start = async (fetched: Map<string, FetchedSecret>): Promise<Workload> => {
+      let delivery;
+      try {
+        delivery = prepareDelivery(policy.secrets, fetched, {
+          baseEnv: Deno.env.toObject(),
+          removeVars: [...envSourceVariables(policy.secrets), ...WITHHELD_VARS],
+          protectFd: (fd) => m.protectSecretFd(fd, family),
+        });
+      } finally {
+        for (const s of fetched.values()) zeroSecret(s);
+      }
+      let w: Workload;
+      try {
+        w = Workload.spawn({ cmd: options.cmd, args: options.args, env: delivery.env });
+      } catch (e) {
+        throw new UsageError(
+          `Cannot start '${options.cmd}': ${e instanceof Error ? e.message : String(e)}`,
+        );
+      } finally {
+        for (const k of Object.keys(delivery.env)) delete delivery.env[k];
+        delivery.closeFds();
+      }
+      if (kernelPid === family && !m.isProtected(w.pid)) {
+        // Same pid namespace as the kernel, so the lookup is exact: the workload must be protected.
+        w.kill("SIGKILL");
+        await w.status;
+        throw new X00Error(
+          `Cannot confirm kernel protection of the workload (pid ${w.pid}); killed it`,
+          {
+            exitCode: ExitCode.NO_ENFORCE,
+          },
+        );
+      }
+      for (const r of delivery.records) {
+        emit({ type: "secret_delivered", time: nowRfc3339(), ...r, pid: w.pid });
+      }
+      return w;
+    };
+    let workload = await start(await fetchAll(sources));
     unforward = forwardSignals(() => workload);
-    if (kernelPid === family && !monitor.isProtected(workload.pid)) {
-      // Same pid namespace as the kernel, so the lookup is exact: the workload must be protected.
-      workload.kill("SIGKILL");
-      await workload.status;
-      throw new X00Error(
-        `Cannot confirm kernel protection of the workload (pid ${workload.pid}); killed it`,
-        {
-          exitCode: ExitCode.NO_ENFORCE,
-        },
-      );
-    }
-    for (const r of delivery.records) {
-      emit({ type: "secret_delivered", time: nowRfc3339(), ...r, pid: workload.pid });
-    }
 
-    const status = await workload.status;
-    return exitCodeOf(status);
+    // 5. Rotation (Vault): restart, signal or leave the workload when a value really changed.
+    let restarting: Promise<void> | undefined;
+    const restart = async (changed: string, secret: FetchedSecret) => {
+      const others = sources.filter((s: SecretSource) => s.name !== changed);
+      let fetched: Map<string, FetchedSecret>;
+      try {
+        fetched = await fetchAll(others);
+      } catch (e) {
+        zeroSecret(secret);
+        log(
+          `x00: cannot restart with new secrets, keeping the running workload: ${
+            (e as Error).message
+          }`,
+        );
+        return;
+      }
+      fetched.set(changed, secret);
+      await workload.stop(policy.rotation.stop_signal, policy.rotation.grace_period_ms);
+      workload = await start(fetched);
+    };
+    if (vault) {
+      vault.watcher.subscribe((event: VaultSourceEvent) => {
+        if (event.type === "error") {
+          log(`x00: vault: keeping the running workload: ${event.error.message}`);
+          return;
+        }
+        const action = policy.rotation.on_change;
+        log(`x00: secret '${event.name}' changed (${event.reason}); on_change: ${action}`);
+        if (action !== "restart" || restarting) {
+          zeroSecret(event.secret);
+          if (action === "signal") workload.kill(policy.rotation.signal);
+          return;
+        }
+        restarting = restart(event.name, event.secret).finally(() => restarting = undefined);
+      });
+      vault.watcher.start();
+    }
+    // 6. Supervise until the workload ends (a restart replaces it).
+    while (true) {
+      const current = workload;
+      const status = await current.status;
+      if (restarting) {
+        await restarting;
+        if (workload !== current) continue;
+      }
+      return exitCodeOf(status);
+    }
   } finally {
     unforward?.();
     stop.abort();

@@ -115,6 +115,15 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
     process,
     events: () => readEvents(auditFile),
     async stop() {
+      // The forked grandchild shares x00's stdout; it must go too, or the pipe never closes.
+      const child = field("child");
+      if (child > 0) {
+        try {
+          Deno.kill(child, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
       try {
         process.kill("SIGTERM");
       } catch {

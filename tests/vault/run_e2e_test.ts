@@ -1,0 +1,268 @@
+/**
+ * `x00 run` end to end with Vault over mTLS: KV v2, KV v1 and a dynamic secret through each auth method reach the
+ * workload (env and memfd); rotation restarts or signals the workload exactly when a value changes; a secret that
+ * cannot be fetched keeps the workload from starting; no token or value appears in x00's output or audit log.
+ * Runs on any host x00 audit runs on (mode audit: the kernel side is covered by the VM suite).
+ */
+import assert from "node:assert/strict";
+import { certs, startServer } from "./_helpers.ts";
+import type { VaultTestServer } from "./server.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const IN_VM = Deno.env.get("X00_VM") === "1";
+const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
+
+type Auth = "token" | "approle" | "kubernetes";
+
+async function writePolicy(
+  server: VaultTestServer,
+  dir: string,
+  auth: Auth,
+  extra = "",
+): Promise<string> {
+  const c = await certs();
+  let authBlock = "";
+  if (auth === "token") {
+    const token = server.createToken({ policies: POLICIES });
+    await Deno.writeTextFile(`${dir}/token`, token);
+    authBlock = `    method: token\n    token_file_path: ${dir}/token\n`;
+  } else if (auth === "approle") {
+    const secretId = "sid-" + crypto.randomUUID();
+    server.addAppRole({ roleId: "role-1", secretId, policies: POLICIES });
+    await Deno.writeTextFile(`${dir}/role-id`, "role-1");
+    await Deno.writeTextFile(`${dir}/secret-id`, secretId);
+    authBlock = `    method: approle\n    role_id_file_path: ${dir}/role-id\n` +
+      `    secret_id_file_path: ${dir}/secret-id\n    remove_secret_id_file_after_reading: true\n`;
+  } else {
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4MDAifQ." + crypto.randomUUID();
+    server.addKubernetesRole({ role: "app", jwt, policies: POLICIES });
+    await Deno.writeTextFile(`${dir}/jwt`, jwt);
+    authBlock = `    method: kubernetes\n    role: app\n    token_path: ${dir}/jwt\n`;
+  }
+  const file = `${dir}/policy.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `policy:\n  mode: audit\n` +
+      `secrets:\n` +
+      `  - name: app\n    source: { type: vault, engine: kv-v2, mount: secret, path: app, key: api_key }\n` +
+      `    delivery: { env: KV2 }\n` +
+      `  - name: legacy\n    source: { type: vault, engine: kv-v1, mount: kv, path: legacy, key: pw }\n` +
+      `    delivery: { env: KV1 }\n` +
+      `  - name: db\n    source: { type: vault, engine: dynamic, path: database/creds/readonly }\n` +
+      `    keys:\n      username: { env: DB_USER }\n      password: { file: DB_PASSWORD_FILE }\n` +
+      `audit:\n  output: ${dir}/audit.jsonl\n` +
+      `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
+      `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n  auth:\n${authBlock}` +
+      extra,
+  );
+  return file;
+}
+
+/** A running `x00 run`; `lines` collects the workload's stdout. */
+function startX00(policy: string, script: string, env: Record<string, string> = {}) {
+  const child = new Deno.Command("deno", {
+    args: ["run", "-A", `${ROOT}mod.ts`, "run", "--policy", policy, "--", "sh", "-c", script],
+    env: { ...env, X00_LIBBPF_SYSTEM: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let stderr = "";
+  const out = (async () => {
+    let buf = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+  })();
+  const err = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  return {
+    child,
+    lines,
+    get stderr() {
+      return stderr;
+    },
+    async waitLine(re: RegExp, ms = 20_000): Promise<string> {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const hit = lines.find((l) => re.test(l));
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no line ${re} in ${JSON.stringify(lines)}; stderr: ${stderr}`);
+    },
+    async finish(): Promise<number> {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // gone
+      }
+      const s = await child.status;
+      await out;
+      await err;
+      return s.code;
+    },
+  };
+}
+
+const SHOW = `echo "START kv2=$KV2 kv1=$KV1 user=$DB_USER pw=$(cat "$DB_PASSWORD_FILE")"; ` +
+  `trap 'echo HUP' HUP; while :; do sleep 0.2; done`;
+
+for (const auth of ["token", "approle", "kubernetes"] as const) {
+  Deno.test({
+    name: `x00 run delivers KV v2, KV v1 and dynamic secrets from Vault over mTLS (${auth} auth)`,
+    ignore: IN_VM,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const server = await startServer();
+      const dir = await Deno.makeTempDir({ prefix: "x00-vault-e2e-" });
+      try {
+        const kv2 = `kv2-${crypto.randomUUID()}`;
+        const kv1 = `kv1-${crypto.randomUUID()}`;
+        server.putKvV2("secret", "app", { api_key: kv2 });
+        server.putKvV1("kv", "legacy", { pw: kv1 });
+        server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+        const policy = await writePolicy(server, dir, auth);
+        const x = startX00(policy, SHOW);
+        const line = await x.waitLine(/^START /);
+        assert.match(line, new RegExp(`kv2=${kv2} kv1=${kv1} user=v-\\S+ pw=\\S+`));
+        assert.equal(server.issuedCount("readonly"), 1, "one dynamic credential issued");
+        const code = await x.finish();
+        assert.equal(code, 143);
+        const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+        for (const t of server.allTokens) {
+          assert.ok(!x.stderr.includes(t) && !audit.includes(t), "no Vault token in x00's output");
+        }
+        for (const v of [kv2, kv1]) {
+          assert.ok(!x.stderr.includes(v) && !audit.includes(v), "no value leaked");
+        }
+        if (auth === "approle") {
+          assert.throws(
+            () => Deno.statSync(`${dir}/secret-id`),
+            "secret_id file removed after reading",
+          );
+        }
+      } finally {
+        await server.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "x00 run restarts the workload exactly when a Vault value changes (on_change: restart)",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-rot-" });
+    try {
+      server.putKvV2("secret", "app", { api_key: "one" });
+      server.putKvV1("kv", "legacy", { pw: "legacy" });
+      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+      const policy = await writePolicy(
+        server,
+        dir,
+        "token",
+        "rotation:\n  on_change: restart\n  stop_signal: SIGTERM\n  grace_period: 2s\n  poll_interval: 1s\n",
+      );
+      const x = startX00(policy, SHOW);
+      await x.waitLine(/^START kv2=one /);
+      // A new version with the same value: nothing restarts.
+      server.putKvV2("secret", "app", { api_key: "one" });
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(
+        x.lines.filter((l) => l.startsWith("START")).length,
+        1,
+        "unchanged value: no restart",
+      );
+      // A changed value: exactly one restart, with the new value.
+      server.putKvV2("secret", "app", { api_key: "two" });
+      await x.waitLine(/^START kv2=two /);
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 2, x.lines.join("\n"));
+      assert.match(x.stderr, /secret 'app' changed \(kv_version\); on_change: restart/);
+      assert.equal(await x.finish(), 143);
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run signals the workload when a Vault value changes (on_change: signal) and does not restart it",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-sig-" });
+    try {
+      server.putKvV2("secret", "app", { api_key: "one" });
+      server.putKvV1("kv", "legacy", { pw: "legacy" });
+      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+      const policy = await writePolicy(
+        server,
+        dir,
+        "token",
+        "rotation:\n  on_change: signal\n  signal: SIGHUP\n  poll_interval: 1s\n",
+      );
+      const x = startX00(policy, SHOW);
+      await x.waitLine(/^START kv2=one /);
+      server.putKvV2("secret", "app", { api_key: "changed" });
+      await x.waitLine(/^HUP$/);
+      assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 1, "no restart");
+      assert.equal(await x.finish(), 143);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run does not start the workload when Vault refuses a secret (403) or is sealed; exit code 5",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-fail-" });
+    try {
+      server.putKvV1("kv", "legacy", { pw: "legacy" });
+      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+      // secret/app does not exist: 404 names the path.
+      const policy = await writePolicy(server, dir, "token");
+      const marker = `${dir}/started`;
+      let x = startX00(policy, `touch ${marker}`);
+      let code = await x.child.status.then((s) => s.code);
+      await x.finish();
+      assert.equal(code, 5, x.stderr);
+      assert.match(x.stderr, /secret\/data\/app/);
+      assert.throws(() => Deno.statSync(marker));
+
+      server.putKvV2("secret", "app", { api_key: "v" });
+      server.faults.sealed = true;
+      x = startX00(policy, `touch ${marker}`);
+      code = await x.child.status.then((s) => s.code);
+      await x.finish();
+      assert.equal(code, 5, x.stderr);
+      assert.match(x.stderr, /sealed/i);
+      assert.throws(() => Deno.statSync(marker));
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
