@@ -192,6 +192,7 @@ Deno.test({
       assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 2, x.lines.join("\n"));
       assert.match(x.stderr, /secret 'app' changed \(kv_version\); on_change: restart/);
       assert.equal(await x.finish(), 143);
+    } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });
     }
