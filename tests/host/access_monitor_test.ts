@@ -234,8 +234,27 @@ Deno.test("AccessMonitor reports refused attempts as failed with the errno the c
       uid: 65534,
     });
     assert.equal(e2.errno, "EPERM");
+
+    const mem = await runCommand("setpriv", [...AS_NOBODY, "cat", `/proc/${pid}/mem`]);
+    const e3 = await expectAttempt(f, mem, {
+      resource: "mem",
+      comm: "cat",
+      action: "failed",
+      uid: 65534,
+    });
+    assert.equal(e3.errno, "EACCES");
+
+    const readv = await runCommand("setpriv", [...AS_NOBODY, f.attack, "vm_readv", pid]);
+    assert.equal(readv.stdout.trim(), "errno 1");
+    const e4 = await expectAttempt(f, readv, {
+      resource: "process_vm_readv",
+      comm: "attack",
+      action: "failed",
+      uid: 65534,
+    });
+    assert.equal(e4.errno, "EPERM");
     await settle(f);
-    assertOneEach(f, [environ, seize]);
+    assertOneEach(f, [environ, seize, mem, readv]);
   });
 });
 
@@ -273,7 +292,7 @@ Deno.test("AccessMonitor.close() leaves no BPF descriptor behind", async () => {
 // Limits of the tracepoint fallback (docs/events.md): these tests assert what is true today, so that a change in
 // behaviour (an improvement or a regression) shows up here and in the documentation together.
 
-Deno.test("fallback limit: a refused open through a symlink or another procfs mount is not seen", async () => {
+Deno.test("fallback limit: a refused open through a symlink, another procfs mount, a relative path or task/T is not seen", async () => {
   await withFixture(async (f) => {
     const pid = f.target.pid;
     const dir = await Deno.makeTempDir({ prefix: "x00-access-" });
@@ -295,6 +314,12 @@ Deno.test("fallback limit: a refused open through a symlink or another procfs mo
       runs.push(
         await runCommand("setpriv", [...AS_NOBODY, "cat", "environ"], { cwd: `/proc/${pid}` }),
       );
+      // access_monitor.bpf.c's parse_proc_path() knows /proc/<n>/environ and /proc/<n>/mem only.
+      for (const file of ["environ", "mem"]) {
+        runs.push(
+          await runCommand("setpriv", [...AS_NOBODY, "cat", `/proc/${pid}/task/${pid}/${file}`]),
+        );
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

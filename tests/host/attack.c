@@ -35,9 +35,11 @@ int main(int argc, char **argv)
 		unsigned long start = 0;
 		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 		FILE *f = fopen(path, "r");
+		/* Without access to the maps (another uid), any address will do: the access check comes first. */
 		if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "%lx-", &start) != 1)
-			return 3;
-		fclose(f);
+			start = 0x10000;
+		if (f)
+			fclose(f);
 		struct iovec local = { buf, sizeof(buf) }, remote = { (void *)start, sizeof(buf) };
 		return report(process_vm_readv(pid, &local, 1, &remote, 1, 0));
 	}
