@@ -225,12 +225,18 @@ export async function runRun(options: RunOptions): Promise<number> {
         }
         const action = policy.rotation.on_change;
         log(`x00: secret '${event.name}' changed (${event.reason}); on_change: ${action}`);
-        if (action !== "restart" || restarting) {
+        if (action !== "restart") {
           zeroSecret(event.secret);
           if (action === "signal") workload.kill(policy.rotation.signal);
           return;
         }
-        restarting = restart(event.name, event.secret).finally(() => restarting = undefined);
+        // Restarts run one after the other: a change that arrives during a restart gets its own.
+        const next: Promise<void> = (restarting ?? Promise.resolve())
+          .then(() => restart(event.name, event.secret))
+          .finally(() => {
+            if (restarting === next) restarting = undefined;
+          });
+        restarting = next;
       });
       vault.watcher.start();
     }

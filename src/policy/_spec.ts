@@ -120,4 +120,3 @@ export const DEFAULTS = {
   kubernetes_token_path: "/var/run/secrets/kubernetes.io/serviceaccount/token",
   remove_secret_id_file_after_reading: true,
 } as const;
-

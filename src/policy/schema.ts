@@ -419,7 +419,7 @@ export const policySchema: JsonSchema = {
     },
     auth: {
       description:
-        "How X00 logs in to Vault. Default: method token (token_file_path, else VAULT_TOKEN).",
+        "How X00 logs in to Vault. Default: method token (VAULT_TOKEN when set, else token_file_path).",
       type: "object",
       required: ["method"],
       properties: {
@@ -432,13 +432,15 @@ export const policySchema: JsonSchema = {
       ],
     },
     token_auth: {
-      description: "A Vault token read from a file, or from VAULT_TOKEN when no file is given.",
+      description: "A Vault token from VAULT_TOKEN when it is set, else read from token_file_path.",
       type: "object",
       additionalProperties: false,
       required: ["method"],
       properties: {
         method: { const: "token" },
-        token_file_path: absolutePath("File holding the token. When absent, VAULT_TOKEN."),
+        token_file_path: absolutePath(
+          "File holding the token (VAULT_TOKEN, when set, takes precedence).",
+        ),
       },
     },
     approle_auth: {
