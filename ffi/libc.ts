@@ -37,6 +37,10 @@ const LIBC_SYMBOLS = {
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data) */
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  /** int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options) */
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
+  /** pid_t waitpid(pid_t pid, int *wstatus, int options) */
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -192,4 +196,28 @@ const SYS_MEMFD_SECRET = 447;
 /** memfd_secret(2): returns a descriptor, or throws (ENOSYS when the kernel lacks it). */
 export function memfdSecret(): number {
   return check("memfd_secret", libc().syscall(BigInt(SYS_MEMFD_SECRET), 0n, 0n, 0n));
+}
+
+const P_ALL = 0;
+const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+
+/**
+ * Reaps exited children except `keep` (whose status its owner collects), without blocking. Returns the pids
+ * reaped. Uses waitid(WNOWAIT) to look before it reaps, so `keep` is never taken from its owner.
+ */
+export function reapChildrenExcept(keep: ReadonlySet<number>): number[] {
+  const reaped: number[] = [];
+  const info = new Uint8Array(128); // siginfo_t; si_pid at offset 16 on x86_64
+  const status = new Uint8Array(4);
+  for (let i = 0; i < 1024; i++) {
+    info.fill(0);
+    if (libc().waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) < 0) break; // ECHILD: no children
+    const pid = new DataView(info.buffer).getInt32(16, true);
+    if (pid === 0 || keep.has(pid)) break; // nothing exited, or only what its owner will reap
+    if (libc().waitpid(pid, status, WNOHANG) === pid) reaped.push(pid);
+    else break;
+  }
+  return reaped;
 }

@@ -31,7 +31,7 @@ import {
   type VaultSources,
 } from "../secrets/vault_source.ts";
 import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
-import { exitCodeOf, forwardSignals, Workload } from "../workload/supervisor.ts";
+import { exitCodeOf, forwardSignals, reapOrphansIfInit, Workload } from "../workload/supervisor.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** Variables of X00's own environment that never reach the workload (credentials X00 uses itself). */
@@ -195,7 +195,12 @@ export async function runRun(options: RunOptions): Promise<number> {
       return w;
     };
     let workload = await start(await fetchAll(sources));
-    unforward = forwardSignals(() => workload);
+    const unforwardSignals = forwardSignals(() => workload);
+    const stopReaper = reapOrphansIfInit(() => workload);
+    unforward = () => {
+      unforwardSignals();
+      stopReaper();
+    };
 
     // 5. Rotation (Vault): restart, signal or leave the workload when a value really changed.
     let restarting: Promise<void> | undefined;

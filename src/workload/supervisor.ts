@@ -1,9 +1,10 @@
 /**
- * Starts the workload and supervises it: forwards signals, passes stdio through untouched, reaps it, and turns
- * its end into an exit code (its own, or 128+N for signal N).
+ * Starts the workload and supervises it: forwards signals, passes stdio through untouched, reaps it (and, as PID
+ * 1, its orphans), and turns its end into an exit code (its own, or 128+N for signal N).
  *
  * @module
  */
+import { reapChildrenExcept } from "../../ffi/libc.ts";
 
 /** Signals forwarded to the workload. */
 export const FORWARDED_SIGNALS: Deno.Signal[] = [
@@ -122,6 +123,22 @@ export class Workload {
     if (first === "timeout") this.kill("SIGKILL");
     return await this.status;
   }
+}
+
+/**
+ * When X00 is PID 1 (a container entrypoint), orphaned descendants of the workload are re-parented to it and must
+ * be reaped, or they stay zombies. Returns a function that stops the reaper; a no-op elsewhere.
+ */
+export function reapOrphansIfInit(
+  current: () => Workload | undefined,
+  intervalMs = 500,
+): () => void {
+  if (Deno.pid !== 1) return () => {};
+  const timer = setInterval(() => {
+    const w = current();
+    reapChildrenExcept(new Set(w && !w.exited ? [w.pid] : []));
+  }, intervalMs);
+  return () => clearInterval(timer);
 }
 
 /** Forwards {@linkcode FORWARDED_SIGNALS} to `target()` until the returned function is called. */

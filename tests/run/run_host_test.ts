@@ -185,3 +185,38 @@ Deno.test({
     assert.throws(() => Deno.statSync(marker));
   },
 });
+
+Deno.test({
+  name:
+    "x00 run as PID 1 (container entrypoint) reaps the workload's orphaned descendants: no zombies",
+  ignore: IN_VM,
+  async fn() {
+    const { file } = await policyFile(BOTH("audit"));
+    const script =
+      `(sleep 0.2 &); (sleep 0.2 &); sleep 2; echo zombies=$(ps -eo stat | grep -c '^Z')`;
+    const o = await new Deno.Command("unshare", {
+      args: [
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "deno",
+        "run",
+        "-A",
+        `${ROOT}mod.ts`,
+        "run",
+        "--policy",
+        file,
+        "--",
+        "sh",
+        "-c",
+        script,
+      ],
+      env: { X00_T_SECRET: SECRET },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(o.stdout);
+    assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    assert.match(out, /^zombies=0$/m);
+  },
+});
