@@ -15,6 +15,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PTRACE_ATTACH 16
 #define PTRACE_SEIZE 0x4206
 #define PATH_LEN 64
+#define PID_FS_MAGIC 0x50494446
 
 /* A syscall in flight, from its entry to its exit. */
 struct inflight {
@@ -105,8 +106,9 @@ static __always_inline __u32 finish_event(struct x00_access_event *e, __u32 targ
 	return 0;
 }
 
-/* Parses "/proc/<n>/environ", "/proc/<n>/mem" and "/proc/<n>/task/<t>/..." for failed opens, which leave no
- * file to look at. Returns the resource or 0. */
+/* Parses "/proc/<n>/environ" and "/proc/<n>/mem" for failed opens, which leave no file to look at (refused
+ * opens of the task/<t>/ variants are not recognised: a documented limit of the fallback). Returns the resource
+ * or 0. */
 static __always_inline __u32 parse_proc_path(const char *p, __u32 *pid)
 {
 	__u32 n = 0, i, res = 0;
@@ -297,9 +299,13 @@ int exit_pvm_writev(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
 int enter_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
 {
-	/* The target is the pid behind the pidfd: a pidfd's private_data is its struct pid. */
+	/* The target is the pid behind the pidfd: since Linux 6.9 (pidfs) the inode's i_private holds the struct
+	 * pid; before, the file's private_data did. */
 	struct file *file = fd_file((int)ctx->args[0]);
-	struct pid *pid = (struct pid *)BPF_CORE_READ(file, private_data);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct pid *pid = BPF_CORE_READ(inode, i_sb, s_magic) == PID_FS_MAGIC
+				  ? (struct pid *)BPF_CORE_READ(inode, i_private)
+				  : (struct pid *)BPF_CORE_READ(file, private_data);
 	struct task_struct *task = pid ? task_of_pid(pid) : NULL;
 
 	start(X00_RES_PIDFD_GETFD, task ? BPF_CORE_READ(task, tgid) : 0, NULL);

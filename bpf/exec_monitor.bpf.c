@@ -19,7 +19,7 @@ __u64 lost_events = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22); /* 4 MiB; user space may resize before load */
+	__uint(max_entries, 1 << 21); /* 2 MiB (~2,500 records); user space may resize before load */
 } events SEC(".maps");
 
 static __always_inline struct x00_exec_event *reserve_event(void)

@@ -72,18 +72,16 @@ static __always_inline bool name_is(const unsigned char *name, const char *want,
 static __always_inline int check_file_open(struct file *file)
 {
 	struct x00_inode_key key = {};
-	struct dentry *dentry;
-	struct inode *inode;
-	unsigned long magic;
+	struct inode *inode = file->f_inode; /* BTF-typed: direct (CO-RE relocated) loads, no helper calls */
+	struct super_block *sb = inode->i_sb;
+	unsigned long magic = sb->s_magic;
 	__u32 *family, resource;
 	__u64 pid_tgid;
 
-	inode = BPF_CORE_READ(file, f_inode);
-	magic = BPF_CORE_READ(inode, i_sb, s_magic);
 	if (magic == PROC_SUPER_MAGIC) {
-		dentry = BPF_CORE_READ(file, f_path.dentry);
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		__u32 len = BPF_CORE_READ(dentry, d_name.len);
+		struct dentry *dentry = file->f_path.dentry;
+		const unsigned char *name = dentry->d_name.name;
+		__u32 len = dentry->d_name.len;
 
 		pid_tgid = bpf_get_current_pid_tgid();
 		if (len == 7 && name_is(name, "environ", 7))
@@ -99,9 +97,12 @@ static __always_inline int check_file_open(struct file *file)
 		bpf_map_update_elem(&pending, &pid_tgid, &resource, BPF_ANY);
 		return 0;
 	}
+	/* Secret memfds live on shmem (or hugetlbfs): every other open on the machine stops here. */
+	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
+		return 0;
 
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = inode->i_ino;
+	key.dev = sb->s_dev;
 	family = bpf_map_lookup_elem(&secret_inodes, &key);
 	if (!family)
 		return 0;

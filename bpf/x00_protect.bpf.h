@@ -9,6 +9,8 @@
 
 #define EPERM 1
 #define PROC_SUPER_MAGIC 0x9fa0
+#define TMPFS_MAGIC 0x01021994
+#define HUGETLBFS_MAGIC 0x958458f6
 
 #define PTRACE_MODE_READ 0x01
 #define PTRACE_MODE_ATTACH 0x02
@@ -27,7 +29,7 @@ __u64 lost_events = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 19); /* 512 KiB (~3,000 records) */
 } access_events SEC(".maps");
 
 /* Protected processes by tgid. Children inherit their parent's entry at fork, in the kernel. */

@@ -41,6 +41,8 @@ const LIBC_SYMBOLS = {
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   /** pid_t waitpid(pid_t pid, int *wstatus, int options) */
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** int malloc_trim(size_t pad) */
+  malloc_trim: { parameters: ["usize"], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -220,4 +222,9 @@ export function reapChildrenExcept(keep: ReadonlySet<number>): number[] {
     else break;
   }
   return reaped;
+}
+
+/** Returns free heap memory to the kernel (libbpf's BTF parsing leaves megabytes behind after load). */
+export function mallocTrim(): void {
+  libc().malloc_trim(0n);
 }

@@ -41,13 +41,22 @@ export function readDataSymbols(image: Uint8Array): Map<string, ElfSymbol> {
   const shentsize = v.getUint16(0x3a, true);
   const shnum = v.getUint16(0x3c, true);
   const shstrndx = v.getUint16(0x3e, true);
+  if (shentsize < 64 || shoff + shnum * shentsize > image.length || shstrndx >= shnum) {
+    throw new ElfFormatError("its section headers lie outside the file (truncated?)");
+  }
   const sect = (i: number) => {
     const o = shoff + i * shentsize;
+    const offset = Number(v.getBigUint64(o + 0x18, true));
+    const size = Number(v.getBigUint64(o + 0x20, true));
+    const type = v.getUint32(o + 4, true);
+    if (type !== 8 && offset + size > image.length) { // SHT_NOBITS (.bss) has no bytes in the file
+      throw new ElfFormatError(`section ${i} lies outside the file (truncated?)`);
+    }
     return {
       name: v.getUint32(o, true),
-      type: v.getUint32(o + 4, true),
-      offset: Number(v.getBigUint64(o + 0x18, true)),
-      size: Number(v.getBigUint64(o + 0x20, true)),
+      type,
+      offset,
+      size,
       link: v.getUint32(o + 0x28, true),
       entsize: Number(v.getBigUint64(o + 0x38, true)),
     };

@@ -74,3 +74,10 @@ Deno.test("readDataSymbols() throws on a truncated object instead of reading pas
     assert.throws(() => readDataSymbols(image.slice(0, size)), `size ${size}`);
   }
 });
+
+Deno.test("readDataSymbols() rejects a truncated object with ElfFormatError", async () => {
+  const image = await Deno.readFile(new URL("../../bpf/objects/exec_monitor.bpf.o", import.meta.url));
+  for (const cut of [100, image.length / 2, image.length - 10]) {
+    assert.throws(() => readDataSymbols(image.subarray(0, Math.floor(cut))), ElfFormatError);
+  }
+});

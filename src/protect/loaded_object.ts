@@ -12,6 +12,7 @@ import {
 } from "../../ffi/libbpf.ts";
 import { type BpfObjectName, readBpfObject } from "../assets/mod.ts";
 import { readDataSymbols } from "./elf_symbols.ts";
+import { mallocTrim } from "../../ffi/libc.ts";
 
 /** A value for a `const volatile` global. */
 export type RodataValue = boolean | number | bigint;
@@ -85,6 +86,8 @@ export class LoadedObject {
     } catch (e) {
       object.close();
       throw e;
+    } finally {
+      mallocTrim(); // the kernel BTF libbpf parsed for CO-RE is freed by now: give the memory back
     }
     return new LoadedObject(object, symbols, skip);
   }

@@ -197,12 +197,10 @@ Deno.test("AccessMonitor reports pidfd_getfd with its accessor", async () => {
   });
 });
 
-// KNOWN BUG (bpf/access_monitor.bpf.c, enter_pidfd_getfd): the target is read from file->private_data, but
-// since pidfs (Linux 6.9) the struct pid of a pidfd lives in file_inode(file)->i_private, so on this 6.18 kernel
-// the event has no target. Remove `ignore` once the fix (see docs/events.md, limits) is in.
+// Since pidfs (Linux 6.9) the struct pid of a pidfd lives in file_inode(file)->i_private, before in
+// file->private_data: enter_pidfd_getfd reads whichever this kernel uses.
 Deno.test({
   name: "AccessMonitor names the target of pidfd_getfd",
-  ignore: true,
   fn: async () => {
     await withFixture(async (f) => {
       const run = await runCommand(f.attack, ["pidfd_getfd", String(f.target.pid), "0"]);
