@@ -76,7 +76,9 @@ Deno.test("readDataSymbols() throws on a truncated object instead of reading pas
 });
 
 Deno.test("readDataSymbols() rejects a truncated object with ElfFormatError", async () => {
-  const image = await Deno.readFile(new URL("../../bpf/objects/exec_monitor.bpf.o", import.meta.url));
+  const image = await Deno.readFile(
+    new URL("../../bpf/objects/exec_monitor.bpf.o", import.meta.url),
+  );
   for (const cut of [100, image.length / 2, image.length - 10]) {
     assert.throws(() => readDataSymbols(image.subarray(0, Math.floor(cut))), ElfFormatError);
   }
