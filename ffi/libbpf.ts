@@ -419,12 +419,19 @@ export type RingBufferHandler = (data: Uint8Array) => void;
 export class RingBuffer {
   #ptr: Deno.PointerObject | null = null;
   #callbacks: Deno.UnsafeCallback<typeof SAMPLE_FN>[] = [];
+  #error: unknown;
 
   /** Adds a ring buffer map with its handler. */
   add(map: BpfMap, handler: RingBufferHandler): void {
     const cb = new Deno.UnsafeCallback(SAMPLE_FN, (_ctx, data, size) => {
       if (data === null) return 0;
-      handler(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size))));
+      try {
+        handler(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size))));
+      } catch (e) {
+        // An exception must not unwind through libbpf's C frames (it would end the process): keep the first
+        // one for consume() to rethrow once the C call has returned.
+        this.#error ??= e;
+      }
       return 0;
     });
     this.#callbacks.push(cb);
@@ -450,6 +457,11 @@ export class RingBuffer {
   consume(): number {
     if (!this.#ptr) return 0;
     const n = bpf().ring_buffer__consume(this.#ptr);
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      throw e;
+    }
     if (n < 0) throw new BpfError("Cannot consume ring buffer", -n);
     return n;
   }

@@ -108,6 +108,7 @@ export async function runRun(options: RunOptions): Promise<number> {
   let vault: VaultSources | undefined;
   let unforward: (() => void) | undefined;
   let loopDone: Promise<void> | undefined;
+  let current: Workload | undefined;
   try {
     // 1. Kernel protection first. In enforce mode a kernel without BPF-LSM ends here: nothing fetched.
     monitor = await AccessMonitor.start({
@@ -195,6 +196,7 @@ export async function runRun(options: RunOptions): Promise<number> {
       return w;
     };
     let workload = await start(await fetchAll(sources));
+    current = workload;
     const unforwardSignals = forwardSignals(() => workload);
     const stopReaper = reapOrphansIfInit(() => workload);
     unforward = () => {
@@ -221,6 +223,7 @@ export async function runRun(options: RunOptions): Promise<number> {
       fetched.set(changed, secret);
       await workload.stop(policy.rotation.stop_signal, policy.rotation.grace_period_ms);
       workload = await start(fetched);
+      current = workload;
     };
     if (vault) {
       vault.watcher.subscribe((event: VaultSourceEvent) => {
@@ -247,15 +250,23 @@ export async function runRun(options: RunOptions): Promise<number> {
     }
     // 6. Supervise until the workload ends (a restart replaces it).
     while (true) {
-      const current = workload;
-      const status = await current.status;
+      const running = workload;
+      const status = await running.status;
       if (restarting) {
         await restarting;
-        if (workload !== current) continue;
+        if (workload !== running) continue;
       }
       return exitCodeOf(status);
     }
   } finally {
+    // Protection ends with this process: a workload still running now (x00 failed while supervising) is
+    // stopped rather than left running unprotected.
+    if (current && !current.exited) {
+      log(
+        `x00: stopping the workload (pid ${current.pid}): x00 is exiting and protection ends with it`,
+      );
+      await current.stop("SIGTERM", 5000);
+    }
     unforward?.();
     stop.abort();
     await loopDone;

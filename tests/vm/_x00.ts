@@ -86,7 +86,11 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
     stderr: "piped",
   }).spawn();
   const out = readLines(process.stdout);
-  const err = readText(process.stderr);
+  // x00's stderr is also kept in the run's directory, for post-mortems of a failed test.
+  const [errForTest, errForFile] = process.stderr.tee();
+  const err = readText(errForTest);
+  const errFile = Deno.openSync(`${dir}/x00.stderr`, { write: true, create: true });
+  errForFile.pipeTo(errFile.writable).catch(() => {});
   let ready: string | undefined;
   const deadline = Date.now() + 60_000;
   for await (const line of out.lines) {
