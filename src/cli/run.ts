@@ -139,7 +139,23 @@ export async function runRun(options: RunOptions): Promise<number> {
       m.object.map("access_events"),
       (d) => emit(decodeAccessEvent(d, { mode, enrich: procInfo })),
     );
-    loopDone = loop.run({ signal: stop.signal });
+    // A failing event stream (e.g. an unwritable audit file) must not end x00 while it protects a workload:
+    // the kernel keeps enforcing; each failure is reported and the stream is retried a second later.
+    const runLoop = async (): Promise<void> => {
+      while (!stop.signal.aborted) {
+        try {
+          await loop.run({ signal: stop.signal });
+        } catch (e) {
+          log(
+            `x00: audit event stream failed (enforcement continues): ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    loopDone = runLoop();
     emit({
       type: "protection",
       time: nowRfc3339(),
