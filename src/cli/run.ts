@@ -67,6 +67,25 @@ function defaultVault(
   });
 }
 
+/**
+ * Whether a process is gone, a zombie, or on its way out (PF_EXITING): its protection entry is removed in the
+ * kernel when it exits, so a missing entry is only a failure for a process that still lives.
+ */
+export function hasExited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return true;
+  }
+  // "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const state = fields[0];
+  const flags = Number(fields[6]);
+  const PF_EXITING = 0x4;
+  return state === "Z" || state === "X" || (flags & PF_EXITING) !== 0;
+}
+
 /** Opens the audit sink a policy asks for. */
 export function openAuditSink(config: AuditConfig): { sink: EventSink; close(): void } {
   let file: Deno.FsFile | undefined;
@@ -195,7 +214,7 @@ export async function runRun(options: RunOptions): Promise<number> {
         for (const k of Object.keys(delivery.env)) delete delivery.env[k];
         delivery.closeFds();
       }
-      if (kernelPid === family && !m.isProtected(w.pid)) {
+      if (kernelPid === family && !m.isProtected(w.pid) && !hasExited(w.pid)) {
         // Same pid namespace as the kernel, so the lookup is exact: the workload must be protected.
         w.kill("SIGKILL");
         await w.status;

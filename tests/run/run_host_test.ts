@@ -220,3 +220,18 @@ Deno.test({
     assert.match(out, /^zombies=0$/m);
   },
 });
+
+Deno.test({
+  name:
+    "x00 run of a workload that exits at once succeeds every time (its protection entry is already gone)",
+  ignore: IN_VM,
+  async fn() {
+    const { file } = await policyFile(BOTH("audit"));
+    for (let i = 0; i < 8; i++) {
+      const r = await x00(["run", "--policy", file, "--", "true"], {
+        env: { X00_T_SECRET: SECRET },
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+  },
+});

@@ -148,7 +148,9 @@ export function readEvents(file: string): Record<string, unknown>[] {
   } catch {
     return [];
   }
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  // Only complete lines: x00 may be writing the last one right now.
+  const complete = text.slice(0, text.lastIndexOf("\n") + 1);
+  return complete.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
 
 /** Runs `attack ARGS` as an unrelated root process; returns its one-line verdict. */
