@@ -91,18 +91,27 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
   const err = readText(errForTest);
   const errFile = Deno.openSync(`${dir}/x00.stderr`, { write: true, create: true });
   errForFile.pipeTo(errFile.writable).catch(() => {});
-  let ready: string | undefined;
-  const deadline = Date.now() + 60_000;
-  for await (const line of out.lines) {
-    if (line.startsWith("READY ")) {
-      ready = line;
-      break;
-    }
-    if (Date.now() > deadline) break;
-  }
+  // READY within 120 s (software emulation is slow), whether or not x00 prints anything meanwhile.
+  const readyLine = (async () => {
+    for await (const line of out.lines) if (line.startsWith("READY ")) return line;
+    return undefined;
+  })();
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  const ready = await Promise.race([
+    readyLine,
+    new Promise<undefined>((r) => readyTimer = setTimeout(() => r(undefined), 120_000)),
+  ]);
+  clearTimeout(readyTimer);
   if (!ready) {
+    try {
+      process.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
     const status = await process.status;
-    throw new Error(`holder never became ready (x00 exit ${status.code}): ${await err}`);
+    throw new Error(
+      `holder never became ready (x00 exit ${status.code}): ${await err}\n${await psListing()}`,
+    );
   }
   const field = (k: string) => Number(new RegExp(`${k}=(-?\\d+)`).exec(ready!)?.[1]);
   return {
@@ -133,11 +142,43 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
       } catch {
         // already gone
       }
+      // x00 forwards SIGTERM and exits with the workload. If that does not happen within 30 s, say what is
+      // still running (for the post-mortem), then kill x00 and the workload so the suite goes on.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        process.status.then(() => false),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(true), 30_000)),
+      ]);
+      clearTimeout(timer);
+      let diagnosis = "";
+      if (timedOut) {
+        diagnosis = `x00 did not exit 30 s after SIGTERM:\n${await psListing()}`;
+        for (const pid of [process.pid, field("pid")]) {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      }
       const status = await process.status;
-      const rest = await out.rest();
+      let restTimer: ReturnType<typeof setTimeout> | undefined;
+      const rest = await Promise.race([
+        out.rest(),
+        new Promise<string>((r) => restTimer = setTimeout(() => r("(stdout still open)"), 10_000)),
+      ]);
+      clearTimeout(restTimer);
+      if (diagnosis) throw new Error(`${diagnosis}\nx00 stderr:\n${await err}`);
       return { code: status.code, output: rest + (await err) };
     },
   };
+}
+
+/** `ps` of the guest, for post-mortems. */
+async function psListing(): Promise<string> {
+  const o = await new Deno.Command("ps", { args: ["-o", "pid,ppid,stat,args"], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(o.stdout).split("\n").filter((l) => !l.includes("[")).join("\n");
 }
 
 /** Parses a JSON Lines audit file (missing file: no events). */
