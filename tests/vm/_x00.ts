@@ -103,6 +103,7 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
   ]);
   clearTimeout(readyTimer);
   if (!ready) {
+    const listing = await psListing(process.pid);
     try {
       process.kill("SIGKILL");
     } catch {
@@ -110,7 +111,7 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
     }
     const status = await process.status;
     throw new Error(
-      `holder never became ready (x00 exit ${status.code}): ${await err}\n${await psListing()}`,
+      `holder never became ready (x00 exit ${status.code}): ${await err}\n${listing}`,
     );
   }
   const field = (k: string) => Number(new RegExp(`${k}=(-?\\d+)`).exec(ready!)?.[1]);
@@ -152,7 +153,10 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
       clearTimeout(timer);
       let diagnosis = "";
       if (timedOut) {
-        diagnosis = `x00 did not exit 30 s after SIGTERM:\n${await psListing()}`;
+        diagnosis = `x00 did not exit 30 s after SIGTERM:\n${await psListing(
+          process.pid,
+          field("pid"),
+        )}`;
         for (const pid of [process.pid, field("pid")]) {
           try {
             Deno.kill(pid, "SIGKILL");
@@ -174,11 +178,27 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
   };
 }
 
-/** `ps` of the guest, for post-mortems. */
-async function psListing(): Promise<string> {
+/** `ps` of the guest and the kernel stack of every thread of `pids`, for post-mortems. */
+async function psListing(...pids: number[]): Promise<string> {
   const o = await new Deno.Command("ps", { args: ["-o", "pid,ppid,stat,args"], stdout: "piped" })
     .output();
-  return new TextDecoder().decode(o.stdout).split("\n").filter((l) => !l.includes("[")).join("\n");
+  const lines = [
+    new TextDecoder().decode(o.stdout).split("\n").filter((l) => !l.includes("[")).join("\n"),
+  ];
+  for (const pid of pids) {
+    try {
+      for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+        const base = `/proc/${pid}/task/${t.name}`;
+        const state = /^State:\s*(.*)$/m.exec(Deno.readTextFileSync(`${base}/status`))?.[1];
+        const stack = Deno.readTextFileSync(`${base}/stack`).trim().split("\n").slice(0, 6);
+        const comm = Deno.readTextFileSync(`${base}/comm`).trim();
+        lines.push(`${pid}/${t.name} ${state} ${comm}: ${stack.join(" < ")}`);
+      }
+    } catch (e) {
+      lines.push(`${pid}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 /** Parses a JSON Lines audit file (missing file: no events). */
@@ -196,8 +216,18 @@ export function readEvents(file: string): Record<string, unknown>[] {
 
 /** Runs `attack ARGS` as an unrelated root process; returns its one-line verdict. */
 export async function attack(...args: string[]): Promise<{ ok: boolean; text: string }> {
-  const r = await new Deno.Command("attack", { args, stdout: "piped", stderr: "piped" }).output();
-  const line = new TextDecoder().decode(r.stdout).trim();
+  const child = new Deno.Command("attack", { args, stdout: "piped", stderr: "piped" }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 30_000);
+  const r = await child.output();
+  clearTimeout(timer);
+  const line = new TextDecoder().decode(r.stdout).trim() ||
+    `TIMEOUT or no output (signal ${r.signal})`;
   return { ok: line.startsWith("OK"), text: line };
 }
 
