@@ -155,6 +155,12 @@ export function getpid(): number {
   return libc().getpid();
 }
 
+let sink = 0;
+/** Uses a buffer after an asynchronous FFI call so it cannot be collected while the call runs. */
+function keepAlive(buf: Uint8Array): void {
+  sink ^= buf[0] ?? 0;
+}
+
 /**
  * Waits up to `timeoutMs` for `epfd` to be readable, on a worker thread so Deno's event loop keeps running.
  * Returns the number of ready events (0 on timeout, EINTR counts as 0).
@@ -162,6 +168,9 @@ export function getpid(): number {
 export async function epollWait(epfd: number, timeoutMs: number): Promise<number> {
   const events = new Uint8Array(12 * 8); // struct epoll_event is 12 bytes packed on x86_64
   const n = await libc().epoll_wait(epfd, events, 8, timeoutMs);
+  // The kernel writes into `events` on a worker thread while this function waits: the buffer must stay
+  // reachable until the call has returned, or the garbage collector may free memory the kernel then writes.
+  keepAlive(events);
   // errno belongs to the worker thread that made the call and cannot be read here; the only error a valid
   // epoll descriptor can produce is EINTR, so a failure counts as "nothing ready".
   return n < 0 ? 0 : n;
