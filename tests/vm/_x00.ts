@@ -166,16 +166,42 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
         }
       }
       const status = await process.status;
-      let restTimer: ReturnType<typeof setTimeout> | undefined;
-      const rest = await Promise.race([
-        out.rest(),
-        new Promise<string>((r) => restTimer = setTimeout(() => r("(stdout still open)"), 10_000)),
-      ]);
-      clearTimeout(restTimer);
-      if (diagnosis) throw new Error(`${diagnosis}\nx00 stderr:\n${await err}`);
-      return { code: status.code, output: rest + (await err) };
+      // x00 must never leave its workload running without protection: if the workload outlived x00, that
+      // is a failure of x00 (and the workload is killed here so the suite goes on).
+      if (!diagnosis && workloadAlive(field("pid"))) {
+        diagnosis = `x00 exited (code ${status.code}, signal ${status.signal}) but its workload ` +
+          `${field("pid")} still runs:\n${await psListing(field("pid"))}`;
+        try {
+          Deno.kill(field("pid"), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      const bounded = (p: Promise<string>, what: string) => {
+        let t: ReturnType<typeof setTimeout> | undefined;
+        return Promise.race([
+          p,
+          new Promise<string>((r) => t = setTimeout(() => r(`(${what} still open)`), 10_000)),
+        ])
+          .finally(() => clearTimeout(t));
+      };
+      const rest = await bounded(out.rest(), "stdout");
+      const errText = await bounded(err, "stderr");
+      if (diagnosis) throw new Error(`${diagnosis}\nx00 stderr:\n${errText}`);
+      return { code: status.code, output: rest + errText };
     },
   };
+}
+
+/** Whether `pid` is alive and not a zombie. */
+function workloadAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }
 
 /** `ps` of the guest and the kernel stack of every thread of `pids`, for post-mortems. */
