@@ -42,6 +42,14 @@ const LIBBPF_SYMBOLS = {
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link) */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  /** The same, on a worker thread: detaching a tracepoint waits for an RCU grace period, so links are detached
+   * concurrently to overlap them. */
+  bpf_link__destroy_nonblocking: {
+    name: "bpf_link__destroy",
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** int bpf_map__fd(const struct bpf_map *map) */
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries) */
@@ -263,6 +271,13 @@ export class BpfLink {
   destroy(): void {
     if (this.#ptr) bpf().bpf_link__destroy(this.#ptr);
     this.#ptr = null;
+  }
+
+  /** Detaches on a worker thread (several links detach concurrently). Idempotent. */
+  async destroyAsync(): Promise<void> {
+    const ptr = this.#ptr;
+    this.#ptr = null;
+    if (ptr) await bpf().bpf_link__destroy_nonblocking(ptr);
   }
 }
 

@@ -147,8 +147,7 @@ export async function runAudit(options: AuditOptions): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     loop.free();
-    exec?.close();
-    access?.close();
+    await Promise.all([exec?.closeAsync(), access?.closeAsync()]);
     file?.close();
   }
 }

@@ -306,7 +306,7 @@ export async function runRun(options: RunOptions): Promise<number> {
     stop.abort();
     await loopDone;
     loop.free();
-    monitor?.close();
+    await monitor?.closeAsync();
     await vault?.close();
     audit.sink.flush();
     audit.close();

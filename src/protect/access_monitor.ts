@@ -158,6 +158,11 @@ export class AccessMonitor {
   close(): void {
     this.object.close();
   }
+
+  /** Detaches (links concurrently) and unloads. Idempotent. */
+  closeAsync(): Promise<void> {
+    return this.object.closeAsync();
+  }
 }
 
 /** Converts a user-space st_dev (new_encode_dev) to the kernel's internal dev_t (MKDEV: major << 20 | minor). */

@@ -52,9 +52,13 @@ export class EventLoop {
     const fd = this.#ring.epollFd;
     let nextTick = Date.now() + tickMs;
     let busy = false;
+    // Stopping does not wait for an epoll_wait in flight (up to pollMs): the final consume below drains.
+    const aborted = new Promise<void>((r) =>
+      signal.addEventListener("abort", () => r(), { once: true })
+    );
     while (!signal.aborted) {
       if (busy) await new Promise((r) => setTimeout(r, batchMs));
-      else await epollWait(fd, pollMs);
+      else await Promise.race([epollWait(fd, pollMs), aborted]);
       busy = this.#ring.consume() > 0;
       if (onTick && Date.now() >= nextTick) {
         onTick();

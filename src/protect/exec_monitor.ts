@@ -58,4 +58,9 @@ export class ExecMonitor {
   close(): void {
     this.object.close();
   }
+
+  /** Detaches (links concurrently) and unloads. Idempotent. */
+  closeAsync(): Promise<void> {
+    return this.object.closeAsync();
+  }
 }
