@@ -8,13 +8,43 @@
 #include <bpf/bpf_core_read.h>
 #include "x00_protect.bpf.h"
 
-/* What the current thread is doing, set at syscall entry or file open and read by the ptrace access check. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* What the current thread is opening (procfs environ or mem), set by file_open and read by the access check
+ * that the open triggers. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, __u32); /* enum x00_resource */
 } pending SEC(".maps");
+
+/* x86-64 syscall numbers of the calls whose access check must be told apart (the pending label covers opens). */
+#define NR_ptrace 101
+#define NR_process_vm_readv 310
+#define NR_process_vm_writev 311
+#define NR_pidfd_getfd 438
+
+/* The resource of an access check that no file open labelled, from the current syscall number. Read from the
+ * task's saved registers: no syscall tracepoint is needed (attaching one would send every syscall on the machine
+ * through the tracing slow path). */
+static __always_inline __u32 syscall_resource(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	switch (regs->orig_ax) {
+	case NR_ptrace:
+		return X00_RES_PTRACE;
+	case NR_process_vm_readv:
+		return X00_RES_PROCESS_VM_READV;
+	case NR_process_vm_writev:
+		return X00_RES_PROCESS_VM_WRITEV;
+	case NR_pidfd_getfd:
+		return X00_RES_PIDFD_GETFD;
+	default:
+		return X00_RES_OTHER_ATTACH;
+	}
+}
 
 /* The decisive check: every cross-process read of memory or environment, ptrace attach, process_vm_readv and
  * pidfd_getfd goes through __ptrace_may_access, which skips this hook for the caller's own thread group.
@@ -33,10 +63,15 @@ static __always_inline int check_ptrace_access(struct task_struct *child, unsign
 	if (label) {
 		resource = *label;
 		bpf_map_delete_elem(&pending, &pid_tgid);
-	} else if (mode & PTRACE_MODE_ATTACH) {
+	}
+	if (mode & PTRACE_MODE_REALCREDS) {
+		/* ptrace, process_vm_readv/writev, pidfd_getfd: never a procfs open (those use FSCREDS), so a label
+		 * left by an earlier open of the thread's own /proc files cannot name it. */
+		resource = syscall_resource();
+	} else if (!label) {
+		if (!(mode & PTRACE_MODE_ATTACH))
+			return 0; /* plain reads of /proc/P/stat, maps, fd links: not an environment or memory read */
 		resource = X00_RES_OTHER_ATTACH;
-	} else {
-		return 0; /* plain reads of /proc/P/stat, maps, fd links: not an environment or memory read */
 	}
 
 	tgid = BPF_CORE_READ(child, tgid);
@@ -116,41 +151,6 @@ static __always_inline int check_file_open(struct file *file)
 	submit(emit_access(NULL, *family, X00_RES_SECRET_FILE, 0, X00_HOOK_FILE_OPEN, enforce));
 	return enforce ? -EPERM : 0;
 }
-
-static __always_inline void label_syscall(__u32 resource)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	bpf_map_update_elem(&pending, &pid_tgid, &resource, BPF_ANY);
-}
-
-static __always_inline void clear_label(void)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	bpf_map_delete_elem(&pending, &pid_tgid);
-}
-
-/* Syscall labels: rare syscalls, so these tracepoints cost nothing on unrelated work. */
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int enter_ptrace(void *ctx) { label_syscall(X00_RES_PTRACE); return 0; }
-SEC("tracepoint/syscalls/sys_exit_ptrace")
-int exit_ptrace(void *ctx) { clear_label(); return 0; }
-SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
-int enter_pvm_readv(void *ctx) { label_syscall(X00_RES_PROCESS_VM_READV); return 0; }
-SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
-int exit_pvm_readv(void *ctx) { clear_label(); return 0; }
-SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
-int enter_pvm_writev(void *ctx) { label_syscall(X00_RES_PROCESS_VM_WRITEV); return 0; }
-SEC("tracepoint/syscalls/sys_exit_process_vm_writev")
-int exit_pvm_writev(void *ctx) { clear_label(); return 0; }
-SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
-int enter_pidfd_getfd(void *ctx) { label_syscall(X00_RES_PIDFD_GETFD); return 0; }
-SEC("tracepoint/syscalls/sys_exit_pidfd_getfd")
-int exit_pidfd_getfd(void *ctx) { clear_label(); return 0; }
-
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)

@@ -15,6 +15,7 @@
 #define PTRACE_MODE_READ 0x01
 #define PTRACE_MODE_ATTACH 0x02
 #define PTRACE_MODE_NOAUDIT 0x04
+#define PTRACE_MODE_REALCREDS 0x10
 
 /* Set by user space before load. */
 const volatile bool enforce = false;             /* deny (enforce) or only log (audit) */

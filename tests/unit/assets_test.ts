@@ -56,3 +56,14 @@ Deno.test("libbpf loads from the embedded copy (memfd) when the build carries on
     /Cannot load libbpf from '\/nonexistent\/libbpf.so.1'/,
   );
 });
+
+Deno.test("every BPF object declares a GPL-compatible license (GPL-only helpers are refused otherwise)", async () => {
+  const { readDataSymbols } = await import("../../src/protect/elf_symbols.ts");
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
+    const image = await readBpfObject(name);
+    const license = readDataSymbols(image).get("LICENSE");
+    assert.equal(license?.section, "license", `${name} has no license section`);
+    const text = new TextDecoder().decode(image.subarray(0, image.length));
+    assert.ok(text.includes("Dual BSD/GPL"), name);
+  }
+});
