@@ -31,7 +31,13 @@ import {
   type VaultSources,
 } from "../secrets/vault_source.ts";
 import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
-import { exitCodeOf, forwardSignals, reapOrphansIfInit, Workload } from "../workload/supervisor.ts";
+import {
+  exitCodeOf,
+  forwardSignals,
+  reapOrphansIfInit,
+  signalNumber,
+  Workload,
+} from "../workload/supervisor.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** Variables of X00's own environment that never reach the workload (credentials X00 uses itself). */
@@ -128,6 +134,12 @@ export async function runRun(options: RunOptions): Promise<number> {
   let unforward: (() => void) | undefined;
   let loopDone: Promise<void> | undefined;
   let current: Workload | undefined;
+  // Signals are handled from the start: one that arrived between spawning the workload and installing a handler
+  // would otherwise kill X00 and leave the workload running unprotected.
+  let earlySignal: Deno.Signal | undefined;
+  unforward = forwardSignals(() => current, (sig) => {
+    if (sig !== "SIGWINCH") earlySignal ??= sig;
+  });
   try {
     // 1. Kernel protection first. In enforce mode a kernel without BPF-LSM ends here: nothing fetched.
     monitor = await AccessMonitor.start({
@@ -230,12 +242,19 @@ export async function runRun(options: RunOptions): Promise<number> {
       }
       return w;
     };
-    let workload = await start(await fetchAll(sources));
+    const fetched = await fetchAll(sources);
+    if (earlySignal) {
+      for (const s of fetched.values()) zeroSecret(s);
+      log(`x00: ${earlySignal} before the workload started: not starting it`);
+      return 128 + signalNumber(earlySignal);
+    }
+    let workload = await start(fetched);
     current = workload;
-    const unforwardSignals = forwardSignals(() => workload);
+    if (earlySignal) workload.kill(earlySignal);
     const stopReaper = reapOrphansIfInit(() => workload);
+    const unforwardSignals = unforward;
     unforward = () => {
-      unforwardSignals();
+      unforwardSignals?.();
       stopReaper();
     };
 

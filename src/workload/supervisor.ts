@@ -141,10 +141,19 @@ export function reapOrphansIfInit(
   return () => clearInterval(timer);
 }
 
-/** Forwards {@linkcode FORWARDED_SIGNALS} to `target()` until the returned function is called. */
-export function forwardSignals(target: () => Workload | undefined): () => void {
+/**
+ * Forwards {@linkcode FORWARDED_SIGNALS} (installed before the workload starts, so no signal can kill X00 and
+ * orphan an unprotected workload; signals that arrive before there is a workload go to `beforeStart`) to `target()` until the returned function is called. */
+export function forwardSignals(
+  target: () => Workload | undefined,
+  beforeStart?: (signal: Deno.Signal) => void,
+): () => void {
   const handlers = FORWARDED_SIGNALS.map((sig) => {
-    const h = () => target()?.kill(sig);
+    const h = () => {
+      const w = target();
+      if (w) w.kill(sig);
+      else beforeStart?.(sig);
+    };
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });

@@ -235,3 +235,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "x00 run never leaves its workload running when SIGTERM arrives during start-up",
+  ignore: IN_VM,
+  async fn() {
+    const { file } = await policyFile(BOTH("audit"));
+    for (const delayMs of [50, 150, 300, 600]) {
+      const tag = `31.${Math.floor(Math.random() * 1e6)}`;
+      const cmd = new Deno.Command("deno", {
+        args: ["run", "-A", `${ROOT}mod.ts`, "run", "--policy", file, "--", "sleep", tag],
+        env: { X00_T_SECRET: SECRET },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await new Promise((r) => setTimeout(r, delayMs));
+      cmd.kill("SIGTERM");
+      const status = await cmd.status;
+      // Before x00's code runs (Deno still starting) the signal ends it and nothing was started; afterwards x00
+      // handles it: it does not start the workload, or forwards the signal to it, and exits 128+15.
+      assert.ok(
+        status.signal === "SIGTERM" || status.code === 143,
+        `delay ${delayMs} ms: ${JSON.stringify(status)}`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const left = await new Deno.Command("pgrep", {
+        args: ["-f", `sleep ${tag}`],
+        stdout: "piped",
+      }).output();
+      assert.equal(
+        new TextDecoder().decode(left.stdout).trim(),
+        "",
+        `workload left running (delay ${delayMs} ms)`,
+      );
+    }
+  },
+});
