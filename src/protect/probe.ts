@@ -136,7 +136,7 @@ export async function runProbes(): Promise<DoctorReport> {
       ? (tracefs.mounted ? "mounted by x00 at /sys/kernel/tracing" : "mounted")
       : tracefs.error ??
         "missing",
-    impact: "syscall tracepoints (access fallback, syscall labels) cannot attach",
+    impact: "syscall tracepoints (the access fallback) cannot attach",
     fix: "mount -t tracefs tracefs /sys/kernel/tracing",
     requiredFor: "audit",
   });
