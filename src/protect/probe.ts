@@ -167,38 +167,41 @@ export async function runProbes(): Promise<DoctorReport> {
     requiredFor: "audit",
   });
 
-  const tpErr = await tryLoad("exec_monitor");
-  add({
-    id: "tp_btf_ringbuf",
-    title: "tp_btf programs and ring buffers (exec monitor)",
-    ok: tpErr === undefined,
-    detail: tpErr ?? "exec_monitor loaded and attached",
-    impact: "no exec events",
-    fix: "kernel >= 5.8 with BTF; run as root",
-    requiredFor: "audit",
-  });
-
-  const fbErr = await tryLoad("access_monitor");
-  add({
-    id: "access_tracepoints",
-    title: "syscall tracepoints (access fallback)",
-    ok: fbErr === undefined,
-    detail: fbErr ?? "access_monitor loaded and attached",
-    impact: "no access events where BPF-LSM is unavailable",
-    fix: "CONFIG_FTRACE_SYSCALLS=y and tracefs mounted",
-    requiredFor: "optional",
-  });
-
-  const lsmErr = await tryLoad("lsm_file_protect");
-  add({
-    id: "bpf_lsm",
-    title: "BPF-LSM program loads and attaches",
-    ok: lsmErr === undefined,
-    detail: lsmErr ?? "lsm_file_protect loaded and attached (then detached)",
-    impact: "enforce mode is impossible: x00 run refuses to start workloads in enforce mode",
-    fix: listed ? "see the detail: the kernel refused the program" : "boot with lsm=...,bpf",
-    requiredFor: "enforce",
-  });
+  // Each BPF object really loaded and attached (then detached): the probe is the thing itself.
+  const objectProbes = [
+    {
+      object: "exec_monitor",
+      id: "tp_btf_ringbuf",
+      title: "tp_btf programs and ring buffers (exec monitor)",
+      impact: "no exec events",
+      fix: "kernel >= 5.8 with BTF; run as root",
+      requiredFor: "audit",
+    },
+    {
+      object: "access_monitor",
+      id: "access_tracepoints",
+      title: "syscall tracepoints (access fallback)",
+      impact: "no access events where BPF-LSM is unavailable",
+      fix: "CONFIG_FTRACE_SYSCALLS=y and tracefs mounted",
+      requiredFor: "optional",
+    },
+    {
+      object: "lsm_file_protect",
+      id: "bpf_lsm",
+      title: "BPF-LSM program loads and attaches",
+      impact: "enforce mode is impossible: x00 run refuses to start workloads in enforce mode",
+      fix: listed ? "see the detail: the kernel refused the program" : "boot with lsm=...,bpf",
+      requiredFor: "enforce",
+    },
+  ] as const;
+  for (const { object, ...check } of objectProbes) {
+    const error = await tryLoad(object);
+    add({
+      ...check,
+      ok: error === undefined,
+      detail: error ?? `${object} loaded and attached (then detached)`,
+    });
+  }
 
   let memfd = "";
   try {
