@@ -12,8 +12,9 @@
  * them), `policy`, `bpf` (AccessMonitor.start: open, load, attach; on a host without BPF-LSM this includes the
  * refused LSM load and the fallback), `protect` (register_self, prctl, setrlimit, start of the event loop),
  * `fetch`, `deliver` (memfds, environment), `spawn` (Deno.Command spawn and the kernel protection check),
- * `workload` (spawn to exit status), `loop_stop` (abort and wait for the event loop), `detach` (close of the BPF
- * object: links and maps), and `in_process` (timeOrigin to the end of main; process exit comes after).
+ * `workload` (spawn to exit status), `loop_stop` (abort and wait for the event loop), `detach` (closeAsync of the
+ * BPF object: links destroyed concurrently, then maps), and `in_process` (timeOrigin to the end of main; process
+ * exit comes after).
  *
  * @module
  */
@@ -98,7 +99,7 @@ await loopDone;
 loop.free();
 mark("loop_stop");
 
-monitor.close();
+await monitor.closeAsync(); // as runRun does since c07cd3e (links destroyed concurrently)
 mark("detach");
 
 const result: Record<string, unknown> = {

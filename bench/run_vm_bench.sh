@@ -8,7 +8,8 @@
 #          Default: three boots, "1", "2 3 4" and "5", so that other users of the VM harness (it serializes runs)
 #          are not kept waiting for one long boot.
 # Environment: RUNS (30), REPS (5), REPS_B (3), OPEN_N (200000), FORK_N (2000), PAIRS (20), OPEN_P (50000),
-#              FORK_P (300), CONFIGS ("all"), passed to the guest (see bench/run_vm_guest.sh);
+#              FORK_P (300), CONFIGS ("all"), OPEN_FILE (/x00/README.md), passed to the guest (see
+#              bench/run_vm_guest.sh);
 #              X00_VM_TIMEOUT (default here 3000 s) and the other variables of scripts/vm_test.sh.
 # Writes bench/run_results/vm-<UTC time>.{log,md} and prints the Markdown report.
 #
@@ -27,7 +28,7 @@ export X00_VM_TIMEOUT=${X00_VM_TIMEOUT:-3000}
 
 if (($# > 0)); then BOOTS=("$*"); else BOOTS=("1" "2 3 4" "5"); fi
 ENVS="RUNS=${RUNS:-30} REPS=${REPS:-5} REPS_B=${REPS_B:-3} OPEN_N=${OPEN_N:-200000} FORK_N=${FORK_N:-2000}"
-ENVS+=" PAIRS=${PAIRS:-20} OPEN_P=${OPEN_P:-50000} FORK_P=${FORK_P:-300} CONFIGS='${CONFIGS:-all}'"
+ENVS+=" PAIRS=${PAIRS:-20} OPEN_P=${OPEN_P:-50000} FORK_P=${FORK_P:-300} CONFIGS='${CONFIGS:-all}' OPEN_FILE=${OPEN_FILE:-/x00/README.md}"
 
 : >"$RAW"
 {

@@ -15,7 +15,9 @@
 #
 # Environment (all optional): RUNS (30, timed runs per command in part 1), REPS (5, repetitions per block in
 # part 2), REPS_B (3, per block in part 4), OPEN_N (200000), FORK_N (2000), PAIRS (20), OPEN_P (50000) and
-# FORK_P (300) (iterations per block in part 5), CONFIGS ("all": which programs part 5 toggles, see
+# FORK_P (300) (iterations per block in part 5), OPEN_FILE (/x00/README.md: on the initramfs, which is tmpfs, so
+# the file_open program goes on to its secret-inode map lookup; /sys/kernel/security/lsm is a file on another file
+# system, where it returns early, as for ext4 or xfs), CONFIGS ("all": which programs part 5 toggles, see
 # bench/run_attach.ts), PARTS ("1 2 3 4 5").
 set -u
 RUNS=${RUNS:-30}
@@ -25,6 +27,7 @@ PAIRS=${PAIRS:-20}
 OPEN_P=${OPEN_P:-50000}
 FORK_P=${FORK_P:-300}
 CONFIGS=${CONFIGS:-all}
+OPEN_FILE=${OPEN_FILE:-/x00/README.md}
 OPEN_N=${OPEN_N:-200000}
 FORK_N=${FORK_N:-2000}
 PARTS=${PARTS:-1 2 3 4 5}
@@ -56,7 +59,8 @@ EOF
 out "machine kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 out "machine lsm=$(cat /sys/kernel/security/lsm) mem_kb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)"
 out "machine deno=$(deno --version | head -n 1 | cut -d' ' -f2)"
-out "params runs=$RUNS reps=$REPS reps_b=$REPS_B open_n=$OPEN_N fork_n=$FORK_N pairs=$PAIRS open_p=$OPEN_P fork_p=$FORK_P configs=$CONFIGS"
+out "machine open_file=$OPEN_FILE fs=$(stat -f -c '%T/0x%t' "$OPEN_FILE" 2>&1)"
+out "params runs=$RUNS reps=$REPS reps_b=$REPS_B open_n=$OPEN_N fork_n=$FORK_N pairs=$PAIRS open_p=$OPEN_P fork_p=$FORK_P configs=$CONFIGS open_file=$OPEN_FILE"
 
 # bench_timeit prints "sample ..." and "summary ..." lines; keep them all.
 timeit() { bench_timeit "$@" | sed 's/^/BENCH /'; }
@@ -102,7 +106,7 @@ mem() { # LABEL
 loops() { # STATE [REPS]
   i=0
   while [ "$i" -lt "${2:-$REPS}" ]; do
-    out "loop $1 $(bench_openclose "$OPEN_N" /x00/README.md)"
+    out "loop $1 $(bench_openclose "$OPEN_N" "$OPEN_FILE")"
     out "loop $1 $(bench_forkexec "$FORK_N" /opt/x00/helpers/bench_true)"
     i=$((i + 1))
   done
@@ -185,7 +189,7 @@ case " $PARTS " in *" 5 "*)
       if [ $((k % 2)) -eq 0 ]; then order="off on"; else order="on off"; fi
       for st in $order; do
         set_state "$st"
-        out "pair $cfg $k $st $(bench_openclose "$OPEN_P" /x00/README.md)"
+        out "pair $cfg $k $st $(bench_openclose "$OPEN_P" "$OPEN_FILE")"
         out "pair $cfg $k $st $(bench_forkexec "$FORK_P" /opt/x00/helpers/bench_true)"
       done
       k=$((k + 1))
