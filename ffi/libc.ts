@@ -27,7 +27,7 @@ const LIBC_SYMBOLS = {
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   /** int setrlimit(int resource, const struct rlimit *rlim) */
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  /** long syscall(long number, long a1, long a2, long a3) — used for pidfd_open/pidfd_send_signal */
+  /** long syscall(long number, long a1, long a2, long a3) — used for memfd_secret */
   syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
   /** int vsnprintf(char *str, size_t size, const char *format, va_list ap) */
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
@@ -90,15 +90,9 @@ export const MFD_CLOEXEC = 0x1;
 /** memfd_create flags. */
 export const MFD_ALLOW_SEALING = 0x2;
 /** fcntl commands and seals. */
-export const F_GETFD = 1;
-/** fcntl commands and seals. */
 export const F_SETFD = 2;
 /** fcntl commands and seals. */
-export const FD_CLOEXEC = 1;
-/** fcntl commands and seals. */
 export const F_ADD_SEALS = 1033;
-/** fcntl commands and seals. */
-export const F_GET_SEALS = 1034;
 /** All seals X00 applies to a secret memfd. */
 export const F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8; // SEAL | SHRINK | GROW | WRITE
 
@@ -142,13 +136,6 @@ export function setrlimit(resource: number, value: bigint): void {
 
 /** RLIMIT_CORE. */
 export const RLIMIT_CORE = 4;
-
-const SYS_PIDFD_OPEN = 434;
-
-/** pidfd_open(2). */
-export function pidfdOpen(pid: number): number {
-  return check("pidfd_open", libc().syscall(BigInt(SYS_PIDFD_OPEN), BigInt(pid), 0n, 0n));
-}
 
 /** getpid(2). */
 export function getpid(): number {
