@@ -27,6 +27,18 @@ function cgroupArg(value: string): bigint {
   return BigInt(value);
 }
 
+/** Set by `--verbose`: failures print everything libbpf logged (the whole verifier log). */
+let verbose = false;
+
+/** The libbpf log (verifier log) carried by `e` or one of its causes. */
+function bpfLog(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    const log = (c as { log?: unknown }).log;
+    if (typeof log === "string" && log !== "") return log;
+  }
+  return undefined;
+}
+
 /** Builds the command tree; `exit` receives each command's exit code. */
 export function buildCli(exit: (code: number) => void): Command {
   const program = new Command("x00")
@@ -59,7 +71,9 @@ export function buildCli(exit: (code: number) => void): Command {
     .option("--fork-exit", "also report forks and exits")
     .option("--comm <name>", "only events of processes with this command name")
     .option("--cgroup <id>", "only events of this cgroup v2 id", cgroupArg)
+    .option("-v, --verbose", "on a BPF failure, print the whole verifier log")
     .action(async (o) => {
+      verbose = o.verbose ?? false;
       const { runAudit } = await import("./src/cli/audit.ts");
       exit(
         await runAudit({
@@ -79,10 +93,12 @@ export function buildCli(exit: (code: number) => void): Command {
     .description("start CMD as a protected workload with its secrets in memory only")
     .requiredOption("--policy <file>", "policy file (YAML)")
     .addOption(new Option("--mode <mode>", "override policy.mode").choices(["enforce", "audit"]))
+    .option("-v, --verbose", "on a BPF failure, print the whole verifier log")
     .argument("<cmd>", "the workload's program")
     .argument("[args...]", "its arguments (put -- before CMD)")
     .passThroughOptions()
     .action(async (cmd: string, args: string[], o) => {
+      verbose = o.verbose ?? false;
       const { runRun } = await import("./src/cli/run.ts");
       exit(await runRun({ policyFile: o.policy, mode: o.mode, cmd, args }));
     });
@@ -130,14 +146,18 @@ export async function main(args: string[]): Promise<number> {
       if (e.code === "commander.help") return 0;
       return ExitCode.USAGE;
     }
+    const log = verbose || Deno.env.get("X00_DEBUG") ? bpfLog(e) : undefined;
     if (e instanceof X00Error) {
       console.error(`x00: ${e.message}`);
+      if (log) console.error(log);
       return e.exitCode;
     }
-    if (e instanceof Error && (e.name === "LibbpfNotFoundError" || e.name === "BpfError")) {
+    if (
+      e instanceof Error &&
+      ["LibbpfNotFoundError", "BpfError", "BpfVerifierError"].includes(e.name)
+    ) {
       console.error(`x00: ${e.message}`);
-      const log = (e as { log?: string }).log;
-      if (log && Deno.env.get("X00_DEBUG")) console.error(log);
+      if (log) console.error(log);
       return ExitCode.FAILURE;
     }
     console.error(`x00: internal error: ${e instanceof Error ? e.message : String(e)}`);

@@ -10,7 +10,8 @@
 # Environment: RUNS (30), REPS (5), REPS_B (3), OPEN_N (200000), FORK_N (2000), PAIRS (20), OPEN_P (50000),
 #              FORK_P (300), CONFIGS ("all"), OPEN_FILE (/x00/README.md), passed to the guest (see
 #              bench/run_vm_guest.sh);
-#              X00_VM_TIMEOUT (default here 3000 s) and the other variables of scripts/vm_test.sh.
+#              X00_VM_KERNEL (one kernel series, default 6.1: the results name it), X00_VM_TIMEOUT (default
+#              here 3000 s) and the other variables of scripts/vm_test.sh.
 # Writes bench/run_results/vm-<UTC time>.{log,md} and prints the Markdown report.
 #
 # TCG emulates every instruction: absolute times in the guest are one to two orders of magnitude above native.
@@ -39,10 +40,10 @@ for parts in "${BOOTS[@]}"; do
   log=$(mktemp)
   # The console streams to stdout (vm_test.sh's own copy in build/vm/console.log is replaced by the next run).
   set +e
-  bash scripts/vm_test.sh --cmd "PARTS='$parts' $ENVS sh bench/run_vm_guest.sh" >"$log" 2>&1
+  X00_VM_KERNELS=${X00_VM_KERNEL:-6.1} bash scripts/vm_test.sh --cmd "PARTS='$parts' $ENVS sh bench/run_vm_guest.sh" >"$log" 2>&1
   rc=$?
   set -e
-  tr -d '\r' <"$log" | grep -a -E '^(BENCH |vm_test: guest exit)' | tee -a "$RAW"
+  tr -d '\r' <"$log" | grep -a -E '^(BENCH |vm_test: .*guest exit)' | tee -a "$RAW"
   if ((rc != 0)) || ! grep -a -q '^BENCH finished' "$log"; then
     echo "run_vm_bench: the guest run of parts '$parts' failed (exit $rc); its console:" >&2
     tr -d '\r' <"$log" | tail -n 60 >&2

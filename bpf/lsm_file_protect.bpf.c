@@ -85,7 +85,7 @@ static __always_inline int check_ptrace_access(struct task_struct *child, unsign
 		return 0;
 	}
 	submit(emit_access(child, family, resource, mode, X00_HOOK_PTRACE_ACCESS_CHECK, denied));
-	return denied ? -EPERM : 0;
+	return lsm_verdict(denied);
 }
 
 static __always_inline bool name_is(const unsigned char *name, const char *want, int len)
@@ -149,14 +149,14 @@ static __always_inline int check_file_open(struct file *file)
 			return 0;
 	}
 	submit(emit_access(NULL, *family, X00_RES_SECRET_FILE, 0, X00_HOOK_FILE_OPEN, enforce));
-	return enforce ? -EPERM : 0;
+	return lsm_verdict(enforce);
 }
 
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
 {
 	if (ret)
-		return ret;
+		return lsm_prior(ret);
 	return check_ptrace_access(child, mode);
 }
 
@@ -164,7 +164,7 @@ SEC("lsm/file_open")
 int BPF_PROG(file_open, struct file *file, int ret)
 {
 	if (ret)
-		return ret;
+		return lsm_prior(ret);
 	return check_file_open(file);
 }
 
@@ -177,7 +177,7 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	struct x00_protection *mine, *theirs;
 
 	if (ret)
-		return ret;
+		return lsm_prior(ret);
 	mine = bpf_map_lookup_elem(&protected, &self);
 	if (!mine)
 		return 0;
@@ -186,5 +186,5 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 		return 0;
 	submit(emit_access(parent, mine->family, X00_RES_PTRACE_TRACEME, 0, X00_HOOK_PTRACE_TRACEME,
 			   enforce && block_ptrace));
-	return enforce && block_ptrace ? -EPERM : 0;
+	return lsm_verdict(enforce && block_ptrace);
 }

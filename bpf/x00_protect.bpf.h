@@ -49,6 +49,32 @@ struct {
 	__type(value, __u32);
 } secret_inodes SEC(".maps");
 
+#define MAX_ERRNO 4095
+
+/* The verdict of an LSM hook: -EPERM or 0. Since Linux 6.12 the verifier requires an LSM program to return a
+ * value in [-MAX_ERRNO, 0], and it does not follow ranges through a negation, which is what clang makes of
+ * `denied ? -EPERM : 0` (EPERM is 1). Each constant is set in a branch of its own behind a compiler barrier, so
+ * the verifier sees -1 or 0 on every path. */
+static __always_inline int lsm_verdict(bool denied)
+{
+	int rc = 0;
+
+	if (denied) {
+		rc = -EPERM;
+		barrier_var(rc);
+	}
+	return rc;
+}
+
+/* What an LSM hook returns when an earlier BPF program on the hook already decided (`ret` != 0): that
+ * decision, clamped to the range the kernel accepts (the ctx value is not range-tracked by the verifier). */
+static __always_inline int lsm_prior(int ret)
+{
+	if (ret < -MAX_ERRNO || ret > 0)
+		return -EPERM;
+	return ret;
+}
+
 static __always_inline bool resource_blocked(__u32 resource)
 {
 	switch (resource) {

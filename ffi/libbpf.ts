@@ -106,6 +106,50 @@ export class BpfError extends Error {
   }
 }
 
+/** A program the kernel's verifier rejected while its object was loaded. */
+export class BpfVerifierError extends BpfError {
+  /** The C function name of the rejected program. */
+  readonly program: string;
+  /** The verifier's own reason: the last lines of its log. */
+  readonly reason: string;
+  constructor(object: string, program: string, reason: string, errnoValue: number, log: string) {
+    super(
+      `Cannot load BPF object ${object}: the verifier rejected program ${program}: ${reason}`,
+      errnoValue,
+      log,
+    );
+    this.name = "BpfVerifierError";
+    this.program = program;
+    this.reason = reason;
+  }
+}
+
+/** Lines of a verifier log that are not its verdict: statistics, instructions with their state, source lines. */
+const VERIFIER_NOISE =
+  /^(processed \d+ insns|verification time|stack depth|mark_precise|\d+: |;|from \d+ to \d+)/;
+
+/**
+ * The rejected program and the verifier's reason in what libbpf logged during `bpf_object__load`, or
+ * undefined when no program load log is in it (a map or relocation failure). The reason is the last line of
+ * the verifier's verdict, with the line before it when that one is part of the verdict too.
+ */
+export function parseVerifierLog(log: string): { program: string; reason: string } | undefined {
+  const m = /prog '([^']+)': -- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(
+    log,
+  );
+  if (!m) return undefined;
+  const lines = m[2]!.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  let end = lines.length;
+  while (end > 0 && VERIFIER_NOISE.test(lines[end - 1]!)) end--;
+  if (end === 0) return { program: m[1]!, reason: "no reason given" };
+  const last = lines[end - 1]!;
+  const before = lines[end - 2];
+  const reason = before !== undefined && !VERIFIER_NOISE.test(before)
+    ? `${before} / ${last}`
+    : last;
+  return { program: m[1]!, reason };
+}
+
 let lib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS> | undefined;
 let logLines: string[] = [];
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
@@ -412,7 +456,13 @@ export class BpfObject {
   /** Loads (verifies) every autoload program. The error carries the verifier log. */
   load(): void {
     const [ret, log] = withLog(() => bpf().bpf_object__load(this.#handle()));
-    if (ret < 0) throw new BpfError(`Cannot load BPF object ${this.name}`, -ret, log);
+    if (ret < 0) {
+      const rejected = parseVerifierLog(log);
+      if (rejected) {
+        throw new BpfVerifierError(this.name, rejected.program, rejected.reason, -ret, log);
+      }
+      throw new BpfError(`Cannot load BPF object ${this.name}`, -ret, log);
+    }
     this.#image = new Uint8Array(0);
   }
 

@@ -163,12 +163,31 @@ export async function epollWait(epfd: number, timeoutMs: number): Promise<number
   return n < 0 ? 0 : n;
 }
 
-/** Formats a C `printf` format with a `va_list` (for libbpf's print callback). */
+/** Size of a `va_list` on Linux (x86-64: 24 bytes, aarch64: 32): a struct that `va_copy` copies byte for byte. */
+const VA_LIST_BYTES = Deno.build.arch === "aarch64" ? 32 : 24;
+
+/**
+ * Formats a C `printf` format with a `va_list` (for libbpf's print callback), however long the result: the
+ * verifier log arrives as one message of up to megabytes. A `va_list` is consumed by `vsnprintf`, so each
+ * attempt formats from a private copy of it (what `va_copy` does on these ABIs), and a result that did not fit
+ * is formatted again into a buffer of the size `vsnprintf` reported.
+ */
 export function formatVaList(fmt: Deno.PointerValue, args: Deno.PointerValue): string {
-  const buf = new Uint8Array(4096);
-  const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, args);
-  if (n < 0) return "";
-  return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length - 1)));
+  if (args === null) return "";
+  const original = new Uint8Array(
+    Deno.UnsafePointerView.getArrayBuffer(args, VA_LIST_BYTES),
+  ).slice();
+  let size = 4096;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const copy = original.slice();
+    const buf = new Uint8Array(size);
+    const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, Deno.UnsafePointer.of(copy));
+    keepAlive(copy);
+    if (n < 0) return "";
+    if (n < buf.length) return new TextDecoder().decode(buf.subarray(0, n));
+    size = n + 1;
+  }
+  return "";
 }
 
 /** Clock ids for {@linkcode clockNs}. */

@@ -13,8 +13,9 @@
 #   deno_root/opt/x00/deno_dir the offline Deno cache (DENO_DIR) filled on the host, /opt/x00/deno_dir in the guest
 #
 # Environment:
-#   X00_VM_KERNEL       kernel package or ABI to use, e.g. linux-image-6.1.0-57-cloud-amd64-unsigned or
-#                       6.1.0-57 (default: the newest linux-image-6.1.0-*-cloud-amd64-unsigned apt knows)
+#   X00_VM_KERNEL       kernel to use: a series (6.1, 6.12: the newest Debian cloud kernel of it that apt knows),
+#                       an ABI (6.1.0-57, 6.12.117+deb12) or a package name (default 6.1)
+#   X00_VM_KERNEL_ONLY  1 only fetches and selects the kernel (vmlinuz, kernel.release) and leaves the image
 #   X00_VM_GDB          0 leaves gdb (and its Python) out of the image (default 1)
 #   X00_VM_EXTRA_BINS   space-separated host programs to add with their libraries (e.g. "openssl")
 #   X00_VM_FORCE        1 rebuilds the base layer even when its inputs did not change
@@ -91,19 +92,28 @@ DENO_BIN=${DENO:-$(command -v deno || true)}
 DENO_BIN=$(readlink -f "$DENO_BIN")
 
 # --- kernel ---------------------------------------------------------------------------------------------------------
+# kernel_pkg prints the kernel package to boot: X00_VM_KERNEL as a package name, an ABI (6.1.0-57,
+# 6.12.117+deb12) or a series (6.1, 6.12: the newest cloud kernel of that series apt knows).
 kernel_pkg() {
-  if [[ -n ${X00_VM_KERNEL:-} ]]; then
-    case $X00_VM_KERNEL in
-      linux-image-*) echo "$X00_VM_KERNEL" ;;
-      *) echo "linux-image-${X00_VM_KERNEL}-cloud-amd64-unsigned" ;;
-    esac
-    return
-  fi
+  local want=${X00_VM_KERNEL:-6.1}
+  case $want in
+    linux-image-*)
+      echo "$want"
+      return
+      ;;
+    [0-9]*.[0-9]*[.-]*)
+      echo "linux-image-${want}-cloud-amd64-unsigned"
+      return
+      ;;
+    [0-9]*.[0-9]*) ;;
+    *) die "X00_VM_KERNEL=$want: give a series (6.1, 6.12), an ABI (6.12.117+deb12) or a package name" ;;
+  esac
   # apt-cache search takes a second: reuse the answer until the apt lists change.
-  local pattern='^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' pkg key
+  local series=$want pattern pkg key k
+  pattern="^linux-image-${series//./\\.}[.][0-9]+(-[0-9]+)?(\\+deb[0-9]+)?-cloud-amd64-unsigned\$"
   key=$(stat -c '%Y' /var/lib/apt/lists 2>/dev/null || echo none)
-  if [[ -f $OUT/kernel.resolved ]]; then
-    read -r k pkg <"$OUT/kernel.resolved" || true
+  if [[ -f $OUT/kernel.resolved-$series ]]; then
+    read -r k pkg <"$OUT/kernel.resolved-$series" || true
     if [[ $k == "$key" && -n $pkg ]]; then
       echo "$pkg"
       return
@@ -116,13 +126,13 @@ kernel_pkg() {
     pkg=$(apt-cache search --names-only "$pattern" 2>/dev/null | awk '{print $1}' | sort -V | tail -n 1)
   fi
   if [[ -n $pkg ]]; then
-    echo "$key $pkg" >"$OUT/kernel.resolved"
+    echo "$key $pkg" >"$OUT/kernel.resolved-$series"
   else
-    # Offline: fall back to the newest kernel already downloaded.
+    # Offline: fall back to the newest kernel of the series already downloaded.
     pkg=$(find "$OUT/kernel" -mindepth 2 -maxdepth 2 -name vmlinuz 2>/dev/null |
-      awk -F/ '{print $(NF-1)}' | sort -V | tail -n 1)
+      awk -F/ '{print $(NF-1)}' | grep -E "$pattern" | sort -V | tail -n 1)
   fi
-  [[ -n $pkg ]] || die "no linux-image-6.1.0-*-cloud-amd64-unsigned package found (is this Debian 12 with apt lists?)"
+  [[ -n $pkg ]] || die "no cloud kernel package of series $series found (is this Debian 12 with apt lists?)"
   echo "$pkg"
 }
 
@@ -149,6 +159,8 @@ ln -sfn "kernel/$KPKG/vmlinuz" "$OUT/vmlinuz"
 cp "$KDIR/release" "$OUT/kernel.release"
 echo "$KPKG" >"$OUT/kernel.package"
 log "kernel $(cat "$OUT/kernel.release") ($KPKG)"
+# X00_VM_KERNEL_ONLY=1: only fetch and select the kernel (the initramfs is the same for every kernel).
+if [[ ${X00_VM_KERNEL_ONLY:-0} == 1 ]]; then exit 0; fi
 
 # --- busybox (must be static: it is the guest's shell and coreutils) ----------------------------------------------
 BUSYBOX=$(command -v busybox || true)

@@ -13,10 +13,15 @@
 #   X00_VM_SMP         guest CPUs (default 2)
 #   X00_VM_APPEND      extra kernel command line parameters
 #   X00_VM_NO_BUILD    1 boots the existing image without calling vm_build.sh
-#   X00_VM_QUIET       1 does not stream the console (it is always saved to build/vm/console.log)
-#   and those of scripts/vm_build.sh (X00_VM_KERNEL, X00_VM_GDB, ...).
+#   X00_VM_KERNELS     the kernels to boot, one after the other, with the same image and tests (default
+#                      "6.1 6.12": Debian's newest cloud kernels of each series; see scripts/vm_build.sh)
+#   X00_VM_KERNEL      one kernel only (when X00_VM_KERNELS is unset), e.g. 6.12 or 6.1.0-57
+#   X00_VM_QUIET       1 does not stream the console (it is always saved to build/vm/console-<release>.log;
+#                      build/vm/console.log links to the last one)
+#   and those of scripts/vm_build.sh (X00_VM_GDB, ...).
 #
-# Exit code: the guest's (deno test, or the command); 125 when the harness fails (no boot, panic, timeout).
+# Exit code: the first non-zero guest exit code (deno test, or the command) of the kernels; 125 when the harness
+# fails (no boot, panic, timeout).
 set -euo pipefail
 
 CALLER_PWD=$PWD
@@ -95,18 +100,16 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 
 mkdir -p "$OUT"
-# One run at a time per tree: runs share the image and build/vm/console.log.
+# One run at a time per tree: runs share the image and the console logs.
 exec 8>"$OUT/.run.lock"
 if ! flock -n 8; then
   log "waiting for another vm_test.sh run in this tree to finish"
   flock 8
 fi
-rm -f "$LOG"
-T0=$(date +%s.%N)
-if [[ ${X00_VM_NO_BUILD:-0} != 1 ]]; then
-  bash scripts/vm_build.sh "${REL_TESTS[@]}" || fail "scripts/vm_build.sh failed"
-fi
-[[ -s $OUT/vmlinuz && -s $OUT/initramfs.cpio ]] || fail "no image in $OUT: run scripts/vm_build.sh"
+
+# The kernel matrix: X00_VM_KERNELS, else X00_VM_KERNEL alone, else both supported series.
+read -r -a KERNELS <<<"${X00_VM_KERNELS:-${X00_VM_KERNEL:-6.1 6.12}}"
+((${#KERNELS[@]} > 0)) || fail "X00_VM_KERNELS is empty"
 
 APPEND="console=ttyS0 panic=-1 quiet"
 if [[ -n $CMD ]]; then
@@ -118,43 +121,78 @@ if [[ -n ${X00_VM_APPEND:-} ]]; then APPEND+=" $X00_VM_APPEND"; fi
 # x86 COMMAND_LINE_SIZE is 2048.
 ((${#APPEND} < 2000)) || fail "kernel command line too long (${#APPEND} bytes): put long commands in a script"
 
-QEMU=(
-  qemu-system-x86_64 -accel tcg -cpu max -m "${X00_VM_MEM:-2048}" -smp "${X00_VM_SMP:-2}"
-  -nodefaults -display none -no-reboot -serial stdio
-  -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio" -append "$APPEND"
-)
-log "booting $(cat "$OUT/kernel.release" 2>/dev/null || echo kernel) (timeout ${TIMEOUT}s, console in $LOG)"
-T1=$(date +%s.%N)
-: >"$LOG"
-set +e
-if [[ ${X00_VM_QUIET:-0} == 1 ]]; then
-  timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null >"$LOG" 2>&1
-  QEMU_RC=$?
-else
-  timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee "$LOG" | tr -d '\r'
-  QEMU_RC=${PIPESTATUS[0]}
-fi
-set -e
-T2=$(date +%s.%N)
-
-CLEAN=$(tr -d '\r' <"$LOG")
-EXIT_LINE=$(grep -a -E '^X00-VM-EXIT -?[0-9]+$' <<<"$CLEAN" | tail -n 1 || true)
-BEGIN_UPTIME=$(grep -a -o -E '^x00-vm: kernel .*, uptime [0-9.]+ s$' <<<"$CLEAN" | sed -E 's/.*uptime ([0-9.]+) s$/\1/' |
-  head -n 1 || true)
-TIMING=$(awk -v a="$T0" -v b="$T1" -v c="$T2" 'BEGIN { printf "build %.1f s, qemu %.1f s, total %.1f s", b - a, c - b, c - a }')
-if [[ -n $BEGIN_UPTIME ]]; then TIMING+=", guest boot-to-tests ${BEGIN_UPTIME} s"; fi
-
-if [[ -z $EXIT_LINE ]]; then
-  if ((QEMU_RC == 124 || QEMU_RC == 137)); then
-    fail "the VM did not finish within ${TIMEOUT}s (X00_VM_TIMEOUT)"
-  elif grep -a -q 'Kernel panic' <<<"$CLEAN"; then
-    fail "the guest kernel panicked (qemu exit $QEMU_RC)"
-  elif ! grep -a -q '^X00-VM-BEGIN$' <<<"$CLEAN"; then
-    fail "the guest never reached the tests (qemu exit $QEMU_RC): kernel or /init failed"
-  else
-    fail "the tests started but X00-VM-EXIT never appeared (qemu exit $QEMU_RC)"
+# boot_kernel SERIES: selects the kernel (building the image on the first call), boots it and sets CODE to the
+# guest's exit code. Harness failures exit 125.
+IMAGE_BUILT=0
+boot_kernel() {
+  local kernel=$1 t0 t1 t2 qemu_rc clean exit_line begin_uptime timing
+  t0=$(date +%s.%N)
+  LOG=$OUT/console.log
+  rm -f "$LOG"
+  if [[ ${X00_VM_NO_BUILD:-0} != 1 ]]; then
+    if [[ $IMAGE_BUILT == 0 ]]; then
+      X00_VM_KERNEL=$kernel bash scripts/vm_build.sh "${REL_TESTS[@]}" >&2 || fail "scripts/vm_build.sh failed"
+      IMAGE_BUILT=1
+    else
+      X00_VM_KERNEL=$kernel X00_VM_KERNEL_ONLY=1 bash scripts/vm_build.sh >&2 || fail "cannot fetch kernel $kernel"
+    fi
   fi
+  [[ -s $OUT/vmlinuz && -s $OUT/initramfs.cpio ]] || fail "no image in $OUT: run scripts/vm_build.sh"
+  local release
+  release=$(cat "$OUT/kernel.release" 2>/dev/null || echo kernel)
+  LOG=$OUT/console-$release.log
+  local qemu=(
+    qemu-system-x86_64 -accel tcg -cpu max -m "${X00_VM_MEM:-2048}" -smp "${X00_VM_SMP:-2}"
+    -nodefaults -display none -no-reboot -serial stdio
+    -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio" -append "$APPEND"
+  )
+  log "booting $release (timeout ${TIMEOUT}s, console in $LOG)"
+  t1=$(date +%s.%N)
+  : >"$LOG"
+  set +e
+  if [[ ${X00_VM_QUIET:-0} == 1 ]]; then
+    timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >"$LOG" 2>&1
+    qemu_rc=$?
+  else
+    timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$LOG" | tr -d '\r' >&2
+    qemu_rc=${PIPESTATUS[0]}
+  fi
+  set -e
+  t2=$(date +%s.%N)
+  ln -sfn "$(basename "$LOG")" "$OUT/console.log"
+
+  clean=$(tr -d '\r' <"$LOG")
+  exit_line=$(grep -a -E '^X00-VM-EXIT -?[0-9]+$' <<<"$clean" | tail -n 1 || true)
+  begin_uptime=$(grep -a -o -E '^x00-vm: kernel .*, uptime [0-9.]+ s$' <<<"$clean" |
+    sed -E 's/.*uptime ([0-9.]+) s$/\1/' | head -n 1 || true)
+  timing=$(awk -v a="$t0" -v b="$t1" -v c="$t2" \
+    'BEGIN { printf "build %.1f s, qemu %.1f s, total %.1f s", b - a, c - b, c - a }')
+  if [[ -n $begin_uptime ]]; then timing+=", guest boot-to-tests ${begin_uptime} s"; fi
+
+  if [[ -z $exit_line ]]; then
+    if ((qemu_rc == 124 || qemu_rc == 137)); then
+      fail "$release: the VM did not finish within ${TIMEOUT}s (X00_VM_TIMEOUT)"
+    elif grep -a -q 'Kernel panic' <<<"$clean"; then
+      fail "$release: the guest kernel panicked (qemu exit $qemu_rc)"
+    elif ! grep -a -q '^X00-VM-BEGIN$' <<<"$clean"; then
+      fail "$release: the guest never reached the tests (qemu exit $qemu_rc): kernel or /init failed"
+    else
+      fail "$release: the tests started but X00-VM-EXIT never appeared (qemu exit $qemu_rc)"
+    fi
+  fi
+  local code=${exit_line#X00-VM-EXIT }
+  log "$release: guest exit code $code ($timing)"
+  SUMMARY+=("$release: exit $code ($timing)")
+  CODE=$code
+}
+
+SUMMARY=()
+FINAL=0
+for kernel in "${KERNELS[@]}"; do
+  boot_kernel "$kernel"
+  if [[ $CODE != 0 && $FINAL == 0 ]]; then FINAL=$CODE; fi
+done
+if ((${#KERNELS[@]} > 1)); then
+  for line in "${SUMMARY[@]}"; do log "$line"; done
 fi
-CODE=${EXIT_LINE#X00-VM-EXIT }
-log "guest exit code $CODE ($TIMING)"
-exit "$CODE"
+exit "$FINAL"

@@ -12,6 +12,13 @@ export function formatReport(r: DoctorReport): string {
   const lines = [`x00 doctor: kernel ${r.kernel}`];
   for (const c of r.checks) {
     lines.push(`${c.ok ? "ok  " : "FAIL"} ${c.title}: ${c.detail}`);
+    for (const p of c.programs ?? []) {
+      lines.push(
+        `     ${p.ok ? "ok  " : "FAIL"} program ${p.name} (${p.section})${
+          p.ok ? "" : `: ${p.reason}`
+        }`,
+      );
+    }
     if (!c.ok) {
       if (c.impact) lines.push(`     breaks: ${c.impact}`);
       if (c.fix) lines.push(`     fix: ${c.fix}`);

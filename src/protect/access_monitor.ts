@@ -61,7 +61,8 @@ export function explainLsmFailure(e: unknown): string {
   return `BPF-LSM programs failed to load or attach: ${e instanceof Error ? e.message : String(e)}`;
 }
 
-const RODATA_KEYS = (o: AccessMonitorOptions) => ({
+/** The `const volatile` settings of the access objects for these options (what `x00 run` and the doctor load). */
+export const accessRodata = (o: AccessMonitorOptions): Record<string, boolean | number> => ({
   enforce: o.enforce,
   audit_all: o.auditAll,
   block_environ_read: o.blockEnvironRead ?? true,
@@ -93,7 +94,7 @@ export class AccessMonitor {
    * ```
    */
   static async start(options: AccessMonitorOptions): Promise<AccessMonitor> {
-    const rodata = RODATA_KEYS(options);
+    const rodata = accessRodata(options);
     let lsm: LoadedObject | undefined;
     try {
       lsm = await LoadedObject.load("lsm_file_protect", { rodata });

@@ -92,6 +92,16 @@ export class LoadedObject {
     return new LoadedObject(object, symbols, skip);
   }
 
+  /** The programs of the embedded object `name` (opened, listed and closed without loading). */
+  static async programsOf(name: BpfObjectName): Promise<{ name: string; section: string }[]> {
+    const object = BpfObject.openMem(await readBpfObject(name), name);
+    try {
+      return object.programs().map((p) => ({ name: p.name, section: p.section }));
+    } finally {
+      object.close();
+    }
+  }
+
   /** The program with this name. */
   program(name: string): BpfProgram {
     return this.object.program(name);

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { libbpfPath, libbpfVersion } from "../../ffi/libbpf.ts";
+import { BpfError, BpfVerifierError, libbpfPath, libbpfVersion } from "../../ffi/libbpf.ts";
 import { close, memfdCreate, memfdSecret, MFD_ALLOW_SEALING, MFD_CLOEXEC } from "../../ffi/libc.ts";
-import { explainLsmFailure } from "./access_monitor.ts";
+import { accessRodata, explainLsmFailure } from "./access_monitor.ts";
 import { effectiveCaps } from "./capabilities.ts";
 import { ensureMounted } from "./kernel_fs.ts";
-import { LoadedObject } from "./loaded_object.ts";
+import { LoadedObject, type RodataValue } from "./loaded_object.ts";
 
 /** One finding. */
 export interface Check {
@@ -26,6 +26,21 @@ export interface Check {
   fix?: string;
   /** Needed for `enforce` (true) or only useful (false). */
   requiredFor: "enforce" | "audit" | "optional";
+  /** For a BPF object that failed: each of its programs, loaded on its own with the real settings. */
+  programs?: ProgramProbe[];
+}
+
+/** One program of a BPF object, loaded and attached on its own. */
+export interface ProgramProbe {
+  /** The C function name. */
+  name: string;
+  /** Its ELF section, e.g. `lsm/file_open`. */
+  section: string;
+  ok: boolean;
+  /** When not ok: the verifier's (or libbpf's) reason in one line. */
+  reason?: string;
+  /** When not ok: everything libbpf logged, the whole verifier log included. */
+  log?: string;
 }
 
 /** The doctor's verdict. */
@@ -48,18 +63,60 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function tryLoad(
-  name: "exec_monitor" | "lsm_file_protect" | "access_monitor",
-): Promise<string | undefined> {
-  let obj: LoadedObject | undefined;
+type ObjectName = "exec_monitor" | "lsm_file_protect" | "access_monitor";
+
+/** Loads and attaches `name` (or only `program` of it), then closes it. */
+async function loadAndAttach(
+  name: ObjectName,
+  rodata: Record<string, RodataValue>,
+  only?: { program: string; all: string[] },
+): Promise<void> {
+  const skip = only ? only.all.filter((p) => p !== only.program) : [];
+  const obj = await LoadedObject.load(name, { rodata, skip });
   try {
-    obj = await LoadedObject.load(name);
     obj.attachAll();
-    return undefined;
-  } catch (e) {
-    return name === "lsm_file_protect" ? explainLsmFailure(e) : message(e);
   } finally {
-    obj?.close();
+    obj.close();
+  }
+}
+
+/** Each program of `name` loaded and attached on its own, to name every one the kernel refuses. */
+async function probePrograms(
+  name: ObjectName,
+  rodata: Record<string, RodataValue>,
+): Promise<ProgramProbe[]> {
+  const programs = await LoadedObject.programsOf(name);
+  const all = programs.map((p) => p.name);
+  const out: ProgramProbe[] = [];
+  for (const p of programs) {
+    try {
+      await loadAndAttach(name, rodata, { program: p.name, all });
+      out.push({ name: p.name, section: p.section, ok: true });
+    } catch (e) {
+      const reason = e instanceof BpfVerifierError
+        ? e.reason
+        : message(e).replace(`Cannot load BPF object ${name}: `, "load: ");
+      const log = e instanceof BpfError ? e.log : undefined;
+      out.push({ name: p.name, section: p.section, ok: false, reason, ...(log ? { log } : {}) });
+    }
+  }
+  return out;
+}
+
+/** Loads an object with the settings X00 really uses; on failure, every program that fails and why. */
+async function tryLoad(
+  name: ObjectName,
+  rodata: Record<string, RodataValue>,
+): Promise<{ error?: string; programs?: ProgramProbe[] }> {
+  try {
+    await loadAndAttach(name, rodata);
+    return {};
+  } catch (e) {
+    const error = name === "lsm_file_protect" ? explainLsmFailure(e) : message(e);
+    const programs = await probePrograms(name, rodata).catch(() => undefined);
+    const failed = programs?.filter((p) => !p.ok) ?? [];
+    if (failed.length === 0) return { error, programs };
+    return { error: `${error} — refused: ${failed.map((p) => p.name).join(", ")}`, programs };
   }
 }
 
@@ -194,12 +251,19 @@ export async function runProbes(): Promise<DoctorReport> {
       requiredFor: "enforce",
     },
   ] as const;
+  // The settings `x00 run` (enforce mode, every block on) and `x00 audit` really load.
+  const settings: Record<ObjectName, Record<string, RodataValue>> = {
+    exec_monitor: { emit_fork_exit: true },
+    access_monitor: accessRodata({ enforce: false, auditAll: true, allowFallback: true }),
+    lsm_file_protect: accessRodata({ enforce: true, auditAll: false, allowFallback: false }),
+  };
   for (const { object, ...check } of objectProbes) {
-    const error = await tryLoad(object);
+    const { error, programs } = await tryLoad(object, settings[object]);
     add({
       ...check,
       ok: error === undefined,
       detail: error ?? `${object} loaded and attached (then detached)`,
+      ...(programs ? { programs } : {}),
     });
   }
 

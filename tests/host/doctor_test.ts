@@ -31,6 +31,16 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   assert.match(lsm.detail, /refused to load BPF-LSM programs/);
   assert.match(lsm.detail, /Operation not permitted \(errno 1\)/);
   assert.ok(lsm.impact && lsm.fix, "a failed check says what it breaks and how to fix it");
+  // Each program of the real object, loaded on its own: the LSM ones are refused, the others load here.
+  const programs = new Map(lsm.programs?.map((p) => [p.name, p]));
+  for (const name of ["ptrace_access_check", "file_open", "ptrace_traceme"]) {
+    assert.equal(programs.get(name)?.ok, false, `${name} is refused here`);
+    assert.match(programs.get(name)?.reason ?? "", /Operation not permitted/);
+  }
+  for (const name of ["inherit_protection", "forget_protection", "register_self"]) {
+    assert.equal(programs.get(name)?.ok, true, `${name} loads here`);
+  }
+  assert.match(lsm.detail, /refused: ptrace_access_check, file_open, ptrace_traceme$/);
 
   assert.equal(check("tp_btf_ringbuf").ok, true);
   assert.equal(check("access_tracepoints").ok, true);
@@ -49,6 +59,7 @@ Deno.test("x00 doctor prints one line per check and the audit-only verdict", asy
   const out = r.stdout.trimEnd().split("\n");
   assert.match(out[0]!, /^x00 doctor: kernel /);
   assert.match(r.stdout, /^FAIL BPF-LSM program loads and attaches: the kernel refused/m);
+  assert.match(r.stdout, /^ {5}FAIL program ptrace_access_check \(lsm\/ptrace_access_check\): /m);
   assert.match(r.stdout, /^ok {3}tp_btf programs and ring buffers \(exec monitor\): /m);
   assert.match(out.at(-1)!, /^verdict: audit only/);
   assert.equal(r.stderr, "");
