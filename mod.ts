@@ -167,5 +167,13 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Before anything else: SIGUSR1 must never open Deno's inspector (src/hardening/inspector_signal.ts).
+  const { ensureInspectorSignalBlocked } = await import("./src/hardening/inspector_signal.ts");
+  try {
+    ensureInspectorSignalBlocked();
+  } catch (e) {
+    console.error(`x00: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(ExitCode.FAILURE);
+  }
   Deno.exit(await main(Deno.args));
 }

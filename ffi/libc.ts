@@ -45,6 +45,14 @@ const LIBC_SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
+  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset) — the calling thread's mask */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int execve(const char *path, char *const argv[], char *const envp[]) */
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  /** int signalfd(int fd, const sigset_t *mask, int flags) */
+  signalfd: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count) */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Raised when a libc call fails; carries errno. */
@@ -242,4 +250,70 @@ export function reapChildrenExcept(keep: ReadonlySet<number>): number[] {
 /** Returns free heap memory to the kernel (libbpf's BTF parsing leaves megabytes behind after load). */
 export function mallocTrim(): void {
   libc().malloc_trim(0n);
+}
+
+/** The kernel's sigset_t (64 signals): what pthread_sigmask and signalfd take. */
+function sigset(signals: number[]): Uint8Array {
+  const set = new BigUint64Array(16); // glibc's sigset_t is 128 bytes; the kernel reads the first 8
+  for (const s of signals) set[0]! |= 1n << BigInt(s - 1);
+  return new Uint8Array(set.buffer);
+}
+
+/** pthread_sigmask `how`. */
+export const SIG_BLOCK = 0;
+
+/** Blocks `signals` in the calling thread (threads it creates later inherit the mask, and so does execve). */
+export function blockSignals(signals: number[]): void {
+  const r = libc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
+  if (r !== 0) throw new LibcError("pthread_sigmask", r);
+}
+
+/** Replaces this process with `path` (argv, envp as given). Returns only by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  const enc = new TextEncoder();
+  const keep: Uint8Array[] = [];
+  const vector = (items: string[]) => {
+    const ptrs = new BigUint64Array(items.length + 1);
+    items.forEach((item, i) => {
+      const b = enc.encode(item + "\0");
+      keep.push(b);
+      ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+    });
+    return new Uint8Array(ptrs.buffer);
+  };
+  const a = vector(argv);
+  const e = vector(env);
+  libc().execve(enc.encode(path + "\0"), a, e);
+  const err = errno();
+  keepAlive(a);
+  keepAlive(e);
+  for (const b of keep) keepAlive(b);
+  throw new LibcError(`execve ${path}`, err);
+}
+
+/** signalfd flags. */
+export const SFD_NONBLOCK = 0o4000;
+/** signalfd flags. */
+export const SFD_CLOEXEC = 0o2000000;
+
+/** signalfd(2) for `signals` (which must be blocked in every thread), non-blocking and close-on-exec. */
+export function signalFd(signals: number[]): number {
+  return check("signalfd", libc().signalfd(-1, sigset(signals), SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+/**
+ * Reads every pending record of a non-blocking signalfd; returns the signal numbers (empty when none is
+ * pending).
+ */
+export function readSignalFd(fd: number): number[] {
+  const out: number[] = [];
+  const info = new Uint8Array(128); // struct signalfd_siginfo
+  while (true) {
+    const n = Number(libc().read(fd, info, 128n));
+    if (n < 128) {
+      if (n < 0 && errno() !== 11) throw new LibcError("read signalfd", errno()); // 11: EAGAIN
+      return out;
+    }
+    out.push(new DataView(info.buffer).getUint32(0, true)); // ssi_signo
+  }
 }

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import { reapChildrenExcept } from "../../ffi/libc.ts";
+import { close, readSignalFd, reapChildrenExcept, signalFd } from "../../ffi/libc.ts";
+import { inspectorSignalBlocked, SIGUSR1 } from "../hardening/inspector_signal.ts";
+
+/** How often a blocked SIGUSR1 is looked for (it cannot wake the event loop: it is read from a signalfd). */
+const SIGUSR1_POLL_MS = 50;
 
 /** Signals forwarded to the workload. */
 export const FORWARDED_SIGNALS: Deno.Signal[] = [
@@ -148,16 +152,34 @@ export function forwardSignals(
   target: () => Workload | undefined,
   beforeStart?: (signal: Deno.Signal) => void,
 ): () => void {
-  const handlers = FORWARDED_SIGNALS.map((sig) => {
-    const h = () => {
-      const w = target();
-      if (w) w.kill(sig);
-      else beforeStart?.(sig);
-    };
+  const deliver = (sig: Deno.Signal) => {
+    const w = target();
+    if (w) w.kill(sig);
+    else beforeStart?.(sig);
+  };
+  // SIGUSR1 is blocked in every thread of x00 (so that Deno never opens its inspector on it): a listener would
+  // never run. It is read from a signalfd instead. Where it is not blocked (x00's modules used in-process), a
+  // listener is the only way.
+  let usr1Fd = -1;
+  let usr1Timer: ReturnType<typeof setInterval> | undefined;
+  if (inspectorSignalBlocked()) {
+    usr1Fd = signalFd([SIGUSR1]);
+    usr1Timer = setInterval(() => {
+      for (const _ of readSignalFd(usr1Fd)) deliver("SIGUSR1");
+    }, SIGUSR1_POLL_MS);
+    Deno.unrefTimer(Number(usr1Timer));
+  }
+  const handlers = FORWARDED_SIGNALS.filter((sig) => sig !== "SIGUSR1" || usr1Fd < 0).map((sig) => {
+    const h = () => deliver(sig);
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
   return () => {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    if (usr1Fd >= 0) {
+      clearInterval(usr1Timer);
+      close(usr1Fd);
+      usr1Fd = -1;
+    }
   };
 }
