@@ -19,6 +19,16 @@ struct {
 	__type(value, __u32); /* enum x00_resource */
 } pending SEC(".maps");
 
+/* X00's own programs, maps and links (this object's, once loaded and attached), filled by X00 before it fetches any
+ * secret. No other process may get a file descriptor of one of them: with one, root could delete the workload's
+ * protection entry, run register_self to join its family, or read the event stream. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct x00_object_key);
+	__type(value, __u32); /* X00's family */
+} own_objects SEC(".maps");
+
 /* x86-64 syscall numbers of the calls whose access check must be told apart (the pending label covers opens). */
 #define NR_ptrace 101
 #define NR_process_vm_readv 310
@@ -187,4 +197,48 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	submit(emit_access(parent, mine->family, X00_RES_PTRACE_TRACEME, 0, X00_HOOK_PTRACE_TRACEME,
 			   enforce && block_ptrace));
 	return lsm_verdict(enforce && block_ptrace);
+}
+
+/* The bpf(2) commands that turn an id into a file descriptor. Everything else done to a BPF object needs such a
+ * descriptor (or a pin, and X00 pins nothing); X00's own descriptors are guarded by ptrace_access_check (X00 is
+ * protected as the supervisor), so refusing these is enough to keep other processes away from X00's objects.
+ * The previous programs' verdict (`ret`) is not read: its position in the context moved when the hook gained
+ * an argument, and a program only runs when every earlier one returned 0. */
+SEC("lsm/bpf")
+int BPF_PROG(bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	struct x00_object_key key = {};
+	struct x00_protection *mine;
+	struct x00_access_event *e;
+	__u32 *family, self, resource;
+
+	switch (cmd) {
+	case BPF_PROG_GET_FD_BY_ID:
+		key.kind = X00_OBJ_PROG;
+		resource = X00_RES_BPF_PROG;
+		break;
+	case BPF_MAP_GET_FD_BY_ID:
+		key.kind = X00_OBJ_MAP;
+		resource = X00_RES_BPF_MAP;
+		break;
+	case BPF_LINK_GET_FD_BY_ID:
+		key.kind = X00_OBJ_LINK;
+		resource = X00_RES_BPF_LINK;
+		break;
+	default:
+		return 0;
+	}
+	key.id = BPF_CORE_READ(attr, prog_id); /* prog_id, map_id and link_id share one place */
+	family = bpf_map_lookup_elem(&own_objects, &key);
+	if (!family)
+		return 0;
+	self = bpf_get_current_pid_tgid() >> 32;
+	mine = bpf_map_lookup_elem(&protected, &self);
+	if (mine && (mine->flags & X00_PROT_SUPERVISOR) && mine->family == *family)
+		return 0;
+	e = emit_access(NULL, *family, resource, 0, X00_HOOK_BPF, enforce);
+	if (e)
+		e->target_tid = key.id; /* no target task: the object's id */
+	submit(e);
+	return lsm_verdict(enforce);
 }

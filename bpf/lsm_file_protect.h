@@ -18,6 +18,9 @@ enum x00_resource {
 	X00_RES_PIDFD_GETFD = 6,
 	X00_RES_SECRET_FILE = 7,      /* a fresh open of a protected memfd (/proc/P/fd/N, map_files) */
 	X00_RES_PTRACE_TRACEME = 8,   /* a protected task asked to be traced by an outsider */
+	X00_RES_BPF_PROG = 9,         /* a file descriptor of one of X00's own programs (by id) */
+	X00_RES_BPF_MAP = 10,         /* ... of one of X00's own maps */
+	X00_RES_BPF_LINK = 11,        /* ... of one of X00's own links */
 };
 
 /* Which hook saw it. */
@@ -26,6 +29,20 @@ enum x00_hook {
 	X00_HOOK_FILE_OPEN = 2,
 	X00_HOOK_PTRACE_TRACEME = 3,
 	X00_HOOK_SYSCALL = 4,          /* access_monitor.bpf.c: syscall tracepoints (observe only) */
+	X00_HOOK_BPF = 5,              /* lsm/bpf: the bpf(2) command */
+};
+
+/* Kinds of BPF object in the `own_objects` map. */
+enum x00_object_kind {
+	X00_OBJ_PROG = 1,
+	X00_OBJ_MAP = 2,
+	X00_OBJ_LINK = 3,
+};
+
+/* Key of the `own_objects` map: one of X00's programs, maps or links. The value is X00's family. */
+struct x00_object_key {
+	__u32 kind; /* enum x00_object_kind */
+	__u32 id;   /* the kernel's id of the object */
 };
 
 /* Flags of a protected process. */

@@ -64,6 +64,14 @@ const LIBBPF_SYMBOLS = {
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int bpf_map_delete_elem(int fd, const void *key) */
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len) */
+  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int bpf_link__fd(const struct bpf_link *link) */
+  bpf_link__fd: { parameters: ["pointer"], result: "i32" },
+  /** struct bpf_map *bpf_object__next_map(const struct bpf_object *obj, const struct bpf_map *map) */
+  bpf_object__next_map: { parameters: ["pointer", "pointer"], result: "pointer" },
+  /** const char *bpf_map__name(const struct bpf_map *map) */
+  bpf_map__name: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts) */
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
   /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn cb, void *ctx, const void *opts) */
@@ -244,6 +252,16 @@ function check(call: string, ret: number): void {
   if (ret < 0) throw new BpfError(call, -ret);
 }
 
+/** The kernel's id of a program, map or link (`id` is at offset 4 of bpf_prog_info, bpf_map_info and
+ * bpf_link_info alike). */
+function objectId(fd: number, what: string): number {
+  const info = new Uint8Array(16);
+  const len = new Uint32Array([info.byteLength]);
+  const ret = bpf().bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer));
+  if (ret < 0) throw new BpfError(`Cannot get the id of ${what}`, errno() || -ret);
+  return new DataView(info.buffer).getUint32(4, true);
+}
+
 /** A BPF program of an object. Valid as long as its object is open. */
 export class BpfProgram {
   #ptr: Deno.PointerObject;
@@ -267,6 +285,11 @@ export class BpfProgram {
   /** The program's file descriptor after load (negative if not loaded). */
   get fd(): number {
     return bpf().bpf_program__fd(this.#ptr);
+  }
+
+  /** The kernel's id of the loaded program. */
+  get id(): number {
+    return objectId(this.fd, `program ${this.name}`);
   }
 
   /** Attaches the program as its section says; the returned link keeps it attached until destroyed. */
@@ -311,6 +334,16 @@ export class BpfLink {
     this.program = program;
   }
 
+  /** The link's file descriptor (negative once destroyed). */
+  get fd(): number {
+    return this.#ptr ? bpf().bpf_link__fd(this.#ptr) : -1;
+  }
+
+  /** The kernel's id of the link. */
+  get id(): number {
+    return objectId(this.fd, `the link of ${this.program}`);
+  }
+
   /** Detaches. Idempotent. */
   destroy(): void {
     if (this.#ptr) bpf().bpf_link__destroy(this.#ptr);
@@ -340,6 +373,11 @@ export class BpfMap {
   /** The map's file descriptor (after load). */
   get fd(): number {
     return bpf().bpf_map__fd(this.#ptr);
+  }
+
+  /** The kernel's id of the map (after load). */
+  get id(): number {
+    return objectId(this.fd, `map ${this.name}`);
   }
 
   /** Sets max_entries (before load). */
@@ -444,6 +482,16 @@ export class BpfObject {
     const p = this.programs().find((p) => p.name === name);
     if (!p) throw new Error(`BPF object ${this.name} has no program ${name}`);
     return p;
+  }
+
+  /** Every map of the object (`.rodata`, `.bss` and friends included). */
+  maps(): BpfMap[] {
+    const out: BpfMap[] = [];
+    let p: Deno.PointerValue = null;
+    while ((p = bpf().bpf_object__next_map(this.#handle(), p)) !== null) {
+      out.push(new BpfMap(p, Deno.UnsafePointerView.getCString(bpf().bpf_map__name(p)!)));
+    }
+    return out;
   }
 
   /** The map with this name (`.rodata`, `.bss` are named `<obj>.rodata` etc.; use the suffix). */

@@ -98,6 +98,8 @@ export const MFD_CLOEXEC = 0x1;
 /** memfd_create flags. */
 export const MFD_ALLOW_SEALING = 0x2;
 /** fcntl commands and seals. */
+export const F_DUPFD = 0;
+/** fcntl commands and seals. */
 export const F_SETFD = 2;
 /** fcntl commands and seals. */
 export const F_ADD_SEALS = 1033;

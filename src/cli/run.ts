@@ -8,7 +8,16 @@
  *
  * @module
  */
-import { getpid, PR_SET_DUMPABLE, prctl, RLIMIT_CORE, setrlimit } from "../../ffi/libc.ts";
+import {
+  close,
+  F_DUPFD,
+  fcntl,
+  getpid,
+  PR_SET_DUMPABLE,
+  prctl,
+  RLIMIT_CORE,
+  setrlimit,
+} from "../../ffi/libc.ts";
 import { ExitCode, UsageError, X00Error } from "../errors.ts";
 import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
 import { type EventSink, JsonLinesSink, TableSink } from "../events/sink.ts";
@@ -39,6 +48,10 @@ import {
   Workload,
 } from "../workload/supervisor.ts";
 import { requireBpf } from "./privileges.ts";
+
+/** The lowest descriptor number of the link references the workload inherits (out of the way of stdio and of
+ * the secret memfds). */
+const LINK_FD_BASE = 100;
 
 /** Variables of X00's own environment that never reach the workload (credentials X00 uses itself). */
 export const WITHHELD_VARS = ["VAULT_TOKEN", "X00_VAULT_TOKEN"];
@@ -163,6 +176,8 @@ export async function runRun(options: RunOptions): Promise<number> {
     if (kernelPid === 0) {
       throw new X00Error("Cannot protect x00 itself: the kernel did not register it");
     }
+    // X00's programs, maps and links are its own from here on: no other process gets a descriptor of them.
+    monitor.protectObjects(family);
     prctl(PR_SET_DUMPABLE, 0n); // X00 holds secrets and credentials: no core dumps, root-owned /proc entries
     setrlimit(RLIMIT_CORE, 1n); // 1 = no core dump at all, not even to a pipe; inherited by the workload
     const m = monitor;
@@ -215,6 +230,9 @@ export async function runRun(options: RunOptions): Promise<number> {
       } finally {
         for (const s of fetched.values()) zeroSecret(s);
       }
+      // The workload inherits references to X00's links (at fd 100 and up): protection lasts while any process
+      // of the family holds one, even when X00 is killed, and ends by itself when the last one exits.
+      const linkRefs = m.linkFds().map((fd) => fcntl(fd, F_DUPFD, LINK_FD_BASE));
       let w: Workload;
       try {
         w = Workload.spawn({ cmd: options.cmd, args: options.args, env: delivery.env });
@@ -225,6 +243,7 @@ export async function runRun(options: RunOptions): Promise<number> {
       } finally {
         for (const k of Object.keys(delivery.env)) delete delivery.env[k];
         delivery.closeFds();
+        for (const fd of linkRefs) close(fd);
       }
       if (kernelPid === family && !m.isProtected(w.pid) && !hasExited(w.pid)) {
         // Same pid namespace as the kernel, so the lookup is exact: the workload must be protected.

@@ -21,6 +21,9 @@ const RESOURCES: Resource[] = [
   "pidfd_getfd",
   "secret_file",
   "ptrace_traceme",
+  "bpf_prog",
+  "bpf_map",
+  "bpf_link",
 ];
 
 const HOOKS: Record<number, string> = {
@@ -28,6 +31,7 @@ const HOOKS: Record<number, string> = {
   2: "lsm:file_open",
   3: "lsm:ptrace_traceme",
   4: "syscall",
+  5: "lsm:bpf",
 };
 
 const ERRNO_NAMES: Record<number, string> = {
@@ -80,6 +84,7 @@ export function decodeAccessEvent(data: Uint8Array, options: DecodeAccessOptions
   accessor.exe = extra?.exe ?? (accessorExe || undefined);
 
   const targetPid = v.getUint32(36, true);
+  const resource = RESOURCES[v.getUint32(48, true)] ?? "other_attach";
   let target: ProcessIdentity | undefined;
   if (targetPid !== 0) {
     target = {
@@ -105,7 +110,7 @@ export function decodeAccessEvent(data: Uint8Array, options: DecodeAccessOptions
     time: bootNsToRfc3339(v.getBigUint64(0, true)),
     action: denied ? "denied" : result < 0 ? "failed" : "allowed",
     mode: family === 0 ? "monitor" : options.mode,
-    resource: RESOURCES[v.getUint32(48, true)] ?? "other_attach",
+    resource,
     accessor,
     target,
     hook: HOOKS[v.getUint32(56, true)] ?? "unknown",
@@ -113,6 +118,8 @@ export function decodeAccessEvent(data: Uint8Array, options: DecodeAccessOptions
   };
   if (result < 0) event.errno = ERRNO_NAMES[-result] ?? `errno ${-result}`;
   if (mode !== 0) event.ptrace_mode = ptraceModeNames(mode);
+  // An X00 BPF object has no target task: the kernel puts the object's id where a target's tid goes.
+  if (resource.startsWith("bpf_")) event.object_id = v.getUint32(40, true);
   return event;
 }
 

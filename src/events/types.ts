@@ -64,6 +64,9 @@ export type Resource =
   | "pidfd_getfd"
   | "secret_file"
   | "ptrace_traceme"
+  | "bpf_prog"
+  | "bpf_map"
+  | "bpf_link"
   | "other_attach";
 
 /** One process tried to read another process's environment or memory, or to attach to it. */
@@ -80,10 +83,13 @@ export interface AccessEvent extends EventBase {
   target?: ProcessIdentity;
   /** errno name the caller got (`EPERM`, `EACCES`), absent on success. */
   errno?: string;
-  /** The kernel hook that saw it: `lsm:ptrace_access_check`, `lsm:file_open`, `lsm:ptrace_traceme`, `syscall`. */
+  /** The kernel hook that saw it: `lsm:ptrace_access_check`, `lsm:file_open`, `lsm:ptrace_traceme`, `lsm:bpf`,
+   * `syscall`. */
   hook: string;
   /** PTRACE_MODE_* names the kernel passed (LSM hooks only). */
   ptrace_mode?: string[];
+  /** For `bpf_prog`, `bpf_map`, `bpf_link`: the kernel id of the X00 object asked for. */
+  object_id?: number;
   /** True when the target is protected by X00 (false in host-wide monitoring of unprotected processes). */
   protected: boolean;
 }

@@ -71,6 +71,11 @@ export const accessRodata = (o: AccessMonitorOptions): Record<string, boolean | 
   filter_accessor_pid: o.ignorePid ?? 0,
 });
 
+/** `enum x00_object_kind` of bpf/lsm_file_protect.h. */
+const OBJ_PROG = 1;
+const OBJ_MAP = 2;
+const OBJ_LINK = 3;
+
 /** A loaded, attached access monitor. */
 export class AccessMonitor {
   readonly object: LoadedObject;
@@ -128,6 +133,36 @@ export class AccessMonitor {
   protectSelf(family: number, supervisor: boolean): number {
     const args = new Uint8Array(new Uint32Array([family, supervisor ? 1 : 0]).buffer);
     return this.object.program("register_self").testRun(args);
+  }
+
+  /**
+   * Makes this object's programs, maps and links X00's own (BPF-LSM only): from now on no other process gets a
+   * file descriptor of one of them by id (`lsm/bpf`); in audit mode such attempts are only logged. Call it
+   * after {@linkcode protectSelf}, before any secret is fetched. Returns how many objects were registered.
+   */
+  protectObjects(family: number): number {
+    if (this.mechanism !== "lsm") return 0;
+    const own = this.object.map("own_objects");
+    const value = new Uint8Array(new Uint32Array([family]).buffer);
+    const add = (kind: number, id: number) => {
+      own.update(new Uint8Array(new Uint32Array([kind, id]).buffer), value);
+    };
+    let n = 0;
+    for (const p of this.object.object.programs()) {
+      if (p.fd >= 0) add(OBJ_PROG, p.id), n++;
+    }
+    for (const m of this.object.object.maps()) add(OBJ_MAP, m.id), n++;
+    for (const l of this.object.links) add(OBJ_LINK, l.id), n++;
+    return n;
+  }
+
+  /**
+   * The file descriptors of this object's links, for the workload to inherit: the links (and so protection)
+   * last as long as any holder, so a workload that outlives X00 (SIGKILL, a crash, the OOM killer) stays
+   * protected until it exits, and nothing is left behind after it.
+   */
+  linkFds(): number[] {
+    return this.object.links.map((l) => l.fd).filter((fd) => fd >= 0);
   }
 
   /** Lets only `family` open the memfd `fd` of this process afresh (through /proc/P/fd/N or map_files). */

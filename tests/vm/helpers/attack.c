@@ -6,6 +6,11 @@
  *   attack seize PID | attach PID        ptrace(PTRACE_SEIZE / PTRACE_ATTACH), then detach
  *   attack getfd PID FD                  pidfd_open + pidfd_getfd, then read the fd
  *   attack traceme                       ptrace(PTRACE_TRACEME) then exec /bin/true (run as a protected child)
+ *   attack bpfids prog|map|link          every id of that kind (BPF_*_GET_NEXT_ID), one line "IDS a b c"
+ *   attack bpfid prog|map|link ID        BPF_*_GET_FD_BY_ID: "OK fd" or "ERR <errno name>"
+ *   attack race MS PID...                reads /proc/PID/environ of each PID in a tight loop for MS ms; prints
+ *                                        "OK <reads that returned data>" (0 is the only good answer) and the
+ *                                        number of attempts
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +22,39 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int bpf_kind(const char *kind, int *next_cmd, int *fd_cmd)
+{
+	if (!strcmp(kind, "prog")) {
+		*next_cmd = BPF_PROG_GET_NEXT_ID;
+		*fd_cmd = BPF_PROG_GET_FD_BY_ID;
+	} else if (!strcmp(kind, "map")) {
+		*next_cmd = BPF_MAP_GET_NEXT_ID;
+		*fd_cmd = BPF_MAP_GET_FD_BY_ID;
+	} else if (!strcmp(kind, "link")) {
+		*next_cmd = BPF_LINK_GET_NEXT_ID;
+		*fd_cmd = BPF_LINK_GET_FD_BY_ID;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int fail(void)
 {
@@ -81,6 +118,59 @@ int main(int argc, char **argv)
 		if (n < 0)
 			return fail();
 		return ok(buf, n);
+	}
+	if (!strcmp(argv[1], "bpfids") && argc >= 3) {
+		int next_cmd, fd_cmd;
+		union bpf_attr attr;
+		__u32 id = 0;
+
+		if (bpf_kind(argv[2], &next_cmd, &fd_cmd))
+			return 2;
+		printf("IDS");
+		for (;;) {
+			memset(&attr, 0, sizeof(attr));
+			attr.start_id = id;
+			if (sys_bpf(next_cmd, &attr))
+				break;
+			id = attr.next_id;
+			printf(" %u", id);
+		}
+		printf("\n");
+		return 0;
+	}
+	if (!strcmp(argv[1], "bpfid") && argc >= 4) {
+		int next_cmd, fd_cmd;
+		union bpf_attr attr;
+		long fd;
+
+		if (bpf_kind(argv[2], &next_cmd, &fd_cmd))
+			return 2;
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_id = (__u32)atoi(argv[3]); /* prog_id, map_id and link_id share one place */
+		fd = sys_bpf(fd_cmd, &attr);
+		if (fd < 0)
+			return fail();
+		printf("OK fd %ld\n", fd);
+		return 0;
+	}
+	if (!strcmp(argv[1], "race") && argc >= 4) {
+		long end = now_ms() + atol(argv[2]), reads = 0, attempts = 0;
+		char path[64];
+
+		while (now_ms() < end) {
+			for (int i = 3; i < argc; i++) {
+				snprintf(path, sizeof(path), "/proc/%s/environ", argv[i]);
+				int fd = open(path, O_RDONLY);
+				attempts++;
+				if (fd < 0)
+					continue;
+				if (read(fd, buf, sizeof(buf)) > 0)
+					reads++;
+				close(fd);
+			}
+		}
+		printf("OK %ld reads in %ld attempts\n", reads, attempts);
+		return 0;
 	}
 	if (!strcmp(argv[1], "traceme")) {
 		if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
