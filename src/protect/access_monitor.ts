@@ -138,22 +138,18 @@ export class AccessMonitor {
   /**
    * Makes this object's programs, maps and links X00's own (BPF-LSM only): from now on no other process gets a
    * file descriptor of one of them by id (`lsm/bpf`); in audit mode such attempts are only logged. Call it
-   * after {@linkcode protectSelf}, before any secret is fetched. Returns how many objects were registered.
+   * after {@linkcode protectSelf}, before any secret is fetched.
    */
-  protectObjects(family: number): number {
-    if (this.mechanism !== "lsm") return 0;
+  protectObjects(family: number): void {
+    if (this.mechanism !== "lsm") return;
     const own = this.object.map("own_objects");
     const value = new Uint8Array(new Uint32Array([family]).buffer);
-    const add = (kind: number, id: number) => {
-      own.update(new Uint8Array(new Uint32Array([kind, id]).buffer), value);
-    };
-    let n = 0;
-    for (const p of this.object.object.programs()) {
-      if (p.fd >= 0) add(OBJ_PROG, p.id), n++;
-    }
-    for (const m of this.object.object.maps()) add(OBJ_MAP, m.id), n++;
-    for (const l of this.object.links) add(OBJ_LINK, l.id), n++;
-    return n;
+    const ids: [number, number][] = [
+      ...this.object.object.programs().filter((p) => p.fd >= 0).map((p) => [OBJ_PROG, p.id]),
+      ...this.object.object.maps().map((m) => [OBJ_MAP, m.id]),
+      ...this.object.links.map((l) => [OBJ_LINK, l.id]),
+    ] as [number, number][];
+    for (const key of ids) own.update(new Uint8Array(new Uint32Array(key).buffer), value);
   }
 
   /**
