@@ -29,6 +29,29 @@ struct {
 	__type(value, __u32); /* X00's family */
 } own_objects SEC(".maps");
 
+/* What another process may load while X00 runs (enum x00_foreign_bpf). */
+const volatile __u32 foreign_bpf = X00_FOREIGN_BPF_LOG;
+
+/* Identities whose BPF loads are never refused (reported all the same): kernel uids and cgroup v2 ids, filled by
+ * X00 from the policy before it protects anything. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} bpf_allowed_uids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u8);
+} bpf_allowed_cgroups SEC(".maps");
+
+#define AF_INET 2
+#define AF_INET6 10
+#define BPF_F_SLEEPABLE (1U << 4)
+
 /* x86-64 syscall numbers of the calls whose access check must be told apart (the pending label covers opens). */
 #define NR_ptrace 101
 #define NR_process_vm_readv 310
@@ -199,6 +222,64 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	return lsm_verdict(enforce && block_ptrace);
 }
 
+/* Program types that run in the context of tasks of the attacher's choosing (a probe, a tracepoint, an iterator
+ * over every task, an LSM hook, a replaced program) and can read those tasks' user memory from there
+ * (bpf_probe_read_user, bpf_copy_from_user_task). */
+static __always_inline bool runs_in_other_tasks(__u32 type)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_KPROBE:
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_PERF_EVENT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_STRUCT_OPS:
+	case BPF_PROG_TYPE_EXT:
+	case BPF_PROG_TYPE_LSM:
+	case BPF_PROG_TYPE_SYSCALL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* BPF_PROG_LOAD by anyone but X00's supervisor: always reported, refused in enforce mode when the policy says so
+ * for this kind of program and the loader is not on the allow-list. */
+static __always_inline int check_prog_load(union bpf_attr *attr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 self = pid_tgid >> 32, uid = (__u32)bpf_get_current_uid_gid();
+	__u64 cgroup = bpf_get_current_cgroup_id();
+	struct x00_protection *mine;
+	struct x00_access_event *e;
+	__u32 type, flags;
+	bool refuse;
+
+	if (self == filter_accessor_pid)
+		return 0;
+	mine = bpf_map_lookup_elem(&protected, &self);
+	if (mine && (mine->flags & X00_PROT_SUPERVISOR))
+		return 0;
+	type = BPF_CORE_READ(attr, prog_type);
+	flags = BPF_CORE_READ(attr, prog_flags);
+	refuse = foreign_bpf == X00_FOREIGN_BPF_REFUSE_ALL ||
+		 (foreign_bpf == X00_FOREIGN_BPF_REFUSE_TRACING && runs_in_other_tasks(type));
+	if (refuse && (bpf_map_lookup_elem(&bpf_allowed_uids, &uid) ||
+		       bpf_map_lookup_elem(&bpf_allowed_cgroups, &cgroup)))
+		refuse = false;
+	refuse = refuse && enforce;
+	e = emit_access(NULL, mine ? mine->family : 0, X00_RES_BPF_LOAD, 0, X00_HOOK_BPF, refuse);
+	if (e) {
+		e->target_tid = type;
+		e->ptrace_mode = BPF_CORE_READ(attr, expected_attach_type);
+		e->target_uid = flags;
+		bpf_probe_read_kernel_str(&e->target_comm, sizeof(e->target_comm), attr->prog_name);
+	}
+	submit(e);
+	return lsm_verdict(refuse);
+}
+
 /* The bpf(2) commands that turn an id into a file descriptor. Everything else done to a BPF object needs such a
  * descriptor (or a pin, and X00 pins nothing); X00's own descriptors are guarded by ptrace_access_check (X00 is
  * protected as the supervisor), so refusing these is enough to keep other processes away from X00's objects.
@@ -225,6 +306,8 @@ int BPF_PROG(bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
 		key.kind = X00_OBJ_LINK;
 		resource = X00_RES_BPF_LINK;
 		break;
+	case BPF_PROG_LOAD:
+		return check_prog_load(attr);
 	default:
 		return 0;
 	}
@@ -239,6 +322,31 @@ int BPF_PROG(bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
 	e = emit_access(NULL, *family, resource, 0, X00_HOOK_BPF, enforce);
 	if (e)
 		e->target_tid = key.id; /* no target task: the object's id */
+	submit(e);
+	return lsm_verdict(enforce);
+}
+
+/* Kernel backstop for "X00 never listens": X00's supervisor may not listen on an IPv4 or IPv6 socket (a debugger
+ * port, whatever opened it). Outgoing connections (Vault) and Unix sockets are untouched. */
+SEC("lsm/socket_listen")
+int BPF_PROG(socket_listen, struct socket *sock, int backlog, int ret)
+{
+	__u32 self = bpf_get_current_pid_tgid() >> 32;
+	struct x00_protection *mine;
+	struct x00_access_event *e;
+	__u16 family;
+
+	if (ret)
+		return lsm_prior(ret);
+	mine = bpf_map_lookup_elem(&protected, &self);
+	if (!mine || !(mine->flags & X00_PROT_SUPERVISOR))
+		return 0;
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	e = emit_access(NULL, mine->family, X00_RES_NET_LISTEN, 0, X00_HOOK_SOCKET_LISTEN, enforce);
+	if (e)
+		e->target_tid = family;
 	submit(e);
 	return lsm_verdict(enforce);
 }

@@ -21,6 +21,8 @@ enum x00_resource {
 	X00_RES_BPF_PROG = 9,         /* a file descriptor of one of X00's own programs (by id) */
 	X00_RES_BPF_MAP = 10,         /* ... of one of X00's own maps */
 	X00_RES_BPF_LINK = 11,        /* ... of one of X00's own links */
+	X00_RES_BPF_LOAD = 12,        /* another process loaded a BPF program (BPF_PROG_LOAD) */
+	X00_RES_NET_LISTEN = 13,      /* X00's own process tried to listen on a network socket */
 };
 
 /* Which hook saw it. */
@@ -30,6 +32,7 @@ enum x00_hook {
 	X00_HOOK_PTRACE_TRACEME = 3,
 	X00_HOOK_SYSCALL = 4,          /* access_monitor.bpf.c: syscall tracepoints (observe only) */
 	X00_HOOK_BPF = 5,              /* lsm/bpf: the bpf(2) command */
+	X00_HOOK_SOCKET_LISTEN = 6,    /* lsm/socket_listen */
 };
 
 /* Kinds of BPF object in the `own_objects` map. */
@@ -43,6 +46,13 @@ enum x00_object_kind {
 struct x00_object_key {
 	__u32 kind; /* enum x00_object_kind */
 	__u32 id;   /* the kernel's id of the object */
+};
+
+/* What other processes may load while X00 runs (`policy.foreign_bpf`). Every load is reported. */
+enum x00_foreign_bpf {
+	X00_FOREIGN_BPF_LOG = 0,            /* nothing refused */
+	X00_FOREIGN_BPF_REFUSE_TRACING = 1, /* enforce: refuse program types that run in other tasks' context */
+	X00_FOREIGN_BPF_REFUSE_ALL = 2,     /* enforce: refuse every load */
 };
 
 /* Flags of a protected process. */
@@ -67,7 +77,11 @@ struct x00_register_args {
 	__u32 flags;
 };
 
-/* One record of the access ring buffer. Size: 168 bytes. */
+/* One record of the access ring buffer. Size: 168 bytes. Records without a target task reuse target fields:
+ *   bpf_prog|bpf_map|bpf_link: target_tid = the object's id;
+ *   bpf_load: target_tid = prog_type, ptrace_mode = expected_attach_type, target_uid = prog_flags,
+ *             target_comm = the program's name;
+ *   net_listen: target_tid = the address family. */
 struct x00_access_event {
 	__u64 ts_ns;            /* bpf_ktime_get_boot_ns() */
 	__u64 accessor_cgroup_id;

@@ -74,6 +74,8 @@ const LIBBPF_SYMBOLS = {
   bpf_map__name: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts) */
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int bpf_iter_create(int link_fd) */
+  bpf_iter_create: { parameters: ["i32"], result: "i32" },
   /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn cb, void *ctx, const void *opts) */
   ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
   /** int ring_buffer__add(struct ring_buffer *rb, int map_fd, ring_buffer_sample_fn cb, void *ctx) */
@@ -342,6 +344,13 @@ export class BpfLink {
   /** The kernel's id of the link. */
   get id(): number {
     return objectId(this.fd, `the link of ${this.program}`);
+  }
+
+  /** For an iterator's link: a new file descriptor whose reads run the iterator (bpf_iter_create). */
+  openIterator(): number {
+    const fd = bpf().bpf_iter_create(this.fd);
+    if (fd < 0) throw new BpfError(`Cannot open iterator ${this.program}`, errno() || -fd);
+    return fd;
   }
 
   /** Detaches. Idempotent. */

@@ -51,6 +51,10 @@ const LIBC_SYMBOLS = {
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   /** int signalfd(int fd, const sigset_t *mask, int flags) */
   signalfd: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact) */
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** void *dlsym(void *handle, const char *symbol) */
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   /** ssize_t read(int fd, void *buf, size_t count) */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -270,6 +274,42 @@ export function blockSignals(signals: number[]): void {
   if (r !== 0) throw new LibcError("pthread_sigmask", r);
 }
 
+/** SIG_UNBLOCK of pthread_sigmask. */
+const SIG_UNBLOCK = 1;
+/** SA_RESTART. */
+const SA_RESTART = 0x10000000;
+/** sizeof(struct sigaction) in glibc on x86-64: handler, 128-byte mask, flags, restorer. */
+const SIGACTION_SIZE = 152;
+
+/**
+ * Runs `fork` (which must create a child on this thread, as `Deno.Command#spawn` does) so that the child starts
+ * with `signal` unblocked and at its default disposition although this process keeps it blocked: for the
+ * duration, this thread unblocks it with a harmless handler installed (libc's getpid, which ignores its
+ * argument; exec resets caught signals to their default), then blocks it again and restores the previous
+ * handler. An instance of `signal` that arrives meanwhile is dropped.
+ */
+export function forkWithSignalUnblocked<T>(signal: number, fork: () => T): T {
+  const handler = libc().dlsym(null, new TextEncoder().encode("getpid\0"));
+  if (handler === null) throw new LibcError("dlsym getpid", 0);
+  const act = new Uint8Array(SIGACTION_SIZE);
+  const view = new DataView(act.buffer);
+  view.setBigUint64(0, BigInt(Deno.UnsafePointer.value(handler)), true);
+  view.setInt32(136, SA_RESTART, true);
+  const old = new Uint8Array(SIGACTION_SIZE);
+  if (libc().sigaction(signal, act, old) !== 0) throw new LibcError("sigaction", errno());
+  try {
+    const r = libc().pthread_sigmask(SIG_UNBLOCK, sigset([signal]), null);
+    if (r !== 0) throw new LibcError("pthread_sigmask", r);
+    try {
+      return fork();
+    } finally {
+      blockSignals([signal]);
+    }
+  } finally {
+    libc().sigaction(signal, old, null);
+  }
+}
+
 /** Replaces this process with `path` (argv, envp as given). Returns only by throwing. */
 export function execve(path: string, argv: string[], env: string[]): never {
   const enc = new TextEncoder();
@@ -318,4 +358,157 @@ export function readSignalFd(fd: number): number[] {
     }
     out.push(new DataView(info.buffer).getUint32(0, true)); // ssi_signo
   }
+}
+
+// --- Credentials of the calling thread -------------------------------------------------------------------------
+// Linux keeps credentials per thread; glibc's setuid/setgroups wrappers change every thread of the process. These
+// are the raw system calls, which change only the calling thread: a child that this thread forks next inherits
+// them, the rest of the process does not notice.
+
+const SYS_GETGROUPS = 115;
+const SYS_SETGROUPS = 116;
+const SYS_SETRESUID = 117;
+const SYS_GETRESUID = 118;
+const SYS_SETRESGID = 119;
+const SYS_GETRESGID = 120;
+const SYS_CAPGET = 125;
+const SYS_CAPSET = 126;
+
+/** Real, effective and saved ids. */
+export interface ResIds {
+  real: number;
+  effective: number;
+  saved: number;
+}
+
+function rawSyscall(name: string, nr: number, a1 = 0n, a2 = 0n, a3 = 0n): number {
+  return check(name, libc().syscall(BigInt(nr), a1, a2, a3));
+}
+
+function addressOf(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+function getRes(name: string, nr: number): ResIds {
+  const ids = new Uint32Array(3);
+  const bytes = new Uint8Array(ids.buffer);
+  const a = addressOf(bytes);
+  rawSyscall(name, nr, a, a + 4n, a + 8n);
+  keepAlive(bytes);
+  return { real: ids[0]!, effective: ids[1]!, saved: ids[2]! };
+}
+
+/** getresuid(2) of the calling thread. */
+export function threadGetresuid(): ResIds {
+  return getRes("getresuid", SYS_GETRESUID);
+}
+
+/** getresgid(2) of the calling thread. */
+export function threadGetresgid(): ResIds {
+  return getRes("getresgid", SYS_GETRESGID);
+}
+
+/** The id that setres*id(2) leaves unchanged. */
+const KEEP_ID = 0xffffffffn;
+
+/** setresuid(2) for the calling thread only; `undefined` keeps an id. */
+export function threadSetresuid(real?: number, effective?: number, saved?: number): void {
+  const id = (v?: number) => v === undefined ? KEEP_ID : BigInt(v);
+  rawSyscall("setresuid", SYS_SETRESUID, id(real), id(effective), id(saved));
+}
+
+/** setresgid(2) for the calling thread only; `undefined` keeps an id. */
+export function threadSetresgid(real?: number, effective?: number, saved?: number): void {
+  const id = (v?: number) => v === undefined ? KEEP_ID : BigInt(v);
+  rawSyscall("setresgid", SYS_SETRESGID, id(real), id(effective), id(saved));
+}
+
+/** getgroups(2) of the calling thread. */
+export function threadGetgroups(): number[] {
+  const n = rawSyscall("getgroups", SYS_GETGROUPS);
+  const list = new Uint32Array(Math.max(n, 1));
+  const bytes = new Uint8Array(list.buffer);
+  const got = rawSyscall("getgroups", SYS_GETGROUPS, BigInt(list.length), addressOf(bytes));
+  keepAlive(bytes);
+  return [...list.subarray(0, got)];
+}
+
+/** setgroups(2) for the calling thread only. */
+export function threadSetgroups(gids: readonly number[]): void {
+  const list = new Uint32Array(Math.max(gids.length, 1));
+  list.set(gids);
+  const bytes = new Uint8Array(list.buffer);
+  rawSyscall("setgroups", SYS_SETGROUPS, BigInt(gids.length), addressOf(bytes));
+  keepAlive(bytes);
+}
+
+/** Effective, permitted and inheritable capability sets (bit N = capability N). */
+export interface CapSets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+const CAP_VERSION_3 = 0x20080522;
+
+/** capget(2) of the calling thread. */
+export function threadCapget(): CapSets {
+  const header = new Uint8Array(new Uint32Array([CAP_VERSION_3, 0]).buffer);
+  const data = new Uint32Array(6); // two struct __user_cap_data_struct { effective, permitted, inheritable }
+  const bytes = new Uint8Array(data.buffer);
+  rawSyscall("capget", SYS_CAPGET, addressOf(header), addressOf(bytes));
+  keepAlive(header);
+  keepAlive(bytes);
+  const join = (lo: number, hi: number) => BigInt(data[lo]!) | (BigInt(data[hi]!) << 32n);
+  return { effective: join(0, 3), permitted: join(1, 4), inheritable: join(2, 5) };
+}
+
+/** capset(2) for the calling thread only. */
+export function threadCapset(sets: CapSets): void {
+  const header = new Uint8Array(new Uint32Array([CAP_VERSION_3, 0]).buffer);
+  const lo = (v: bigint) => Number(v & 0xffffffffn);
+  const hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
+  const data = new Uint32Array([
+    lo(sets.effective),
+    lo(sets.permitted),
+    lo(sets.inheritable),
+    hi(sets.effective),
+    hi(sets.permitted),
+    hi(sets.inheritable),
+  ]);
+  const bytes = new Uint8Array(data.buffer);
+  rawSyscall("capset", SYS_CAPSET, addressOf(header), addressOf(bytes));
+  keepAlive(header);
+  keepAlive(bytes);
+}
+
+/** prctl options for the calling thread's capabilities and exec behaviour. */
+export const PR_CAPBSET_READ = 23;
+/** Drops one capability from the calling thread's bounding set (needs CAP_SETPCAP). */
+export const PR_CAPBSET_DROP = 24;
+/** execve never grants privileges again (setuid bits and file capabilities are ignored); inherited. */
+export const PR_SET_NO_NEW_PRIVS = 38;
+/** Ambient capability operations. */
+export const PR_CAP_AMBIENT = 47;
+/** PR_CAP_AMBIENT sub-operations. */
+export const PR_CAP_AMBIENT_RAISE = 2;
+/** PR_CAP_AMBIENT sub-operations. */
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+/** Reads `fd` to its end (a blocking descriptor: an iterator, a pipe). */
+export function readToEnd(fd: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  while (true) {
+    const n = check("read", libc().read(fd, buf, BigInt(buf.length)));
+    if (n === 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }

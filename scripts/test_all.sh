@@ -9,6 +9,10 @@ step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
 
 step "BPF objects match their sources"
 bash scripts/build_bpf.sh --check
+step "security scan: no committed key or credential; dependencies frozen to deno.lock"
+bash scripts/scan_secrets.sh
+# deno.json sets "lock": {"frozen": true}: any resolution that would change deno.lock fails every step below.
+# (deno audit needs an advisory service these machines cannot reach: it is not run, and never counted as passed.)
 step "deno fmt / lint / check"
 deno fmt --check
 deno lint

@@ -319,6 +319,22 @@ for bin in "$HELPERS_OUT"/*; do
   [[ -e tests/vm/helpers/$(basename "$bin").c ]] || rm -f "$bin"
 done
 
+# --- BPF programs of the attack suite (an attacker's own tools; the guest has no compiler) --------------------------
+FIXTURES_OUT=build/vm-bpf
+mkdir -p "$FIXTURES_OUT"
+shopt -s nullglob
+for src in tests/vm/fixtures/*.bpf.c; do
+  obj=$FIXTURES_OUT/$(basename "$src" .c).o
+  if [[ ! -s $obj || $src -nt $obj ]]; then
+    ensure_pkgs clang llvm libbpf-dev
+    log "clang -target bpf $src"
+    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I bpf/vmlinux/x86 -c "$src" -o "$obj.tmp" ||
+      die "cannot build $src"
+    mv "$obj.tmp" "$obj"
+  fi
+done
+shopt -u nullglob
+
 # --- project layer --------------------------------------------------------------------------------------------------
 RFS=$OUT/project
 rm -rf "$RFS"

@@ -61,9 +61,11 @@ export class UsageError extends X00Error {
 export class PermissionError extends X00Error {
   /** The capability that is missing, e.g. `CAP_BPF`. */
   readonly capability: string;
-  constructor(capability: string, command: string, options: ErrorOptions = {}) {
+  constructor(capability: string, command: string, why?: string, options: ErrorOptions = {}) {
     super(
-      `x00 ${command} needs ${capability} (run it as root or grant ${capability}): permission denied`,
+      `x00 ${command} needs ${capability} (${
+        why ? `${why}; ` : ""
+      }run it as root or grant ${capability}): permission denied`,
       { ...options, exitCode: ExitCode.NO_PERMISSION },
     );
     this.name = "PermissionError";

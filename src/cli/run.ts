@@ -18,7 +18,7 @@ import {
   RLIMIT_CORE,
   setrlimit,
 } from "../../ffi/libc.ts";
-import { ExitCode, UsageError, X00Error } from "../errors.ts";
+import { ExitCode, PermissionError, UsageError, X00Error } from "../errors.ts";
 import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
 import { type EventSink, JsonLinesSink, TableSink } from "../events/sink.ts";
 import { nowRfc3339 } from "../events/time.ts";
@@ -47,6 +47,9 @@ import {
   signalNumber,
   Workload,
 } from "../workload/supervisor.ts";
+import { takeFromEnvironment } from "../hardening/own_environment.ts";
+import { checkCredentials, resolveCredentials } from "../workload/credentials.ts";
+import { cgroupId } from "../protect/kernel_fs.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** The lowest descriptor number of the link references the workload inherits (out of the way of stdio and of
@@ -73,14 +76,15 @@ export interface RunOptions {
   ) => Promise<VaultSources | undefined>;
 }
 
-/** The real Vault integration: `vault:` section overridden by the VAULT_* variables. */
+/** The real Vault integration: `vault:` section overridden by the VAULT_* variables of `env`. */
 function defaultVault(
+  env: Record<string, string>,
   policy: Policy,
   mode: Mode,
   log: (line: string) => void,
 ): Promise<VaultSources | undefined> {
   return createVaultSources(policy, {
-    env: Deno.env.toObject(),
+    env,
     mode,
     logger: (level, message) => log(`x00: vault ${level}: ${message}`),
   });
@@ -131,9 +135,29 @@ export function openAuditSink(config: AuditConfig): { sink: EventSink; close(): 
 export async function runRun(options: RunOptions): Promise<number> {
   const log = options.log ?? ((l: string) => console.error(l));
   const policy = await loadPolicy(options.policyFile);
+  // Credentials in X00's own environment leave it now: Deno.env and the exec-time block (/proc/PID/environ).
+  const taken = takeFromEnvironment([...envSourceVariables(policy.secrets), ...WITHHELD_VARS]);
+  const ownEnv = { ...Deno.env.toObject(), ...Object.fromEntries(taken) };
   const mode: Mode = options.mode ?? policy.policy.mode;
   const enforce = mode === "enforce";
   requireBpf("run");
+  let credentials;
+  try {
+    credentials = resolveCredentials(policy.workload);
+  } catch (e) {
+    if (e instanceof PermissionError) throw e;
+    throw new UsageError(`${policy.file}: ${(e as Error).message}`, { cause: e });
+  }
+  checkCredentials(credentials);
+  const cgroupIds = policy.policy.foreign_bpf_allow.cgroups.map((path, i) => {
+    try {
+      return cgroupId(path);
+    } catch (e) {
+      throw new UsageError(
+        `${policy.file}: policy.foreign_bpf_allow.cgroups[${i}]: ${(e as Error).message}`,
+      );
+    }
+  });
 
   const audit = openAuditSink(policy.audit);
   const emit = (e: AuditEvent) => {
@@ -162,6 +186,8 @@ export async function runRun(options: RunOptions): Promise<number> {
       blockMemRead: policy.policy.block_mem_read,
       blockPtrace: policy.policy.block_ptrace,
       allowFallback: !enforce,
+      foreignBpf: policy.policy.foreign_bpf,
+      foreignBpfAllow: { uids: policy.policy.foreign_bpf_allow.uids, cgroupIds },
     });
     if (!enforce) {
       log(
@@ -214,9 +240,9 @@ export async function runRun(options: RunOptions): Promise<number> {
 
     // 2. Secrets, all at once.
     if (policy.secrets.some((s) => s.source.type === "vault")) {
-      vault = await (options.vault ?? defaultVault)(policy, mode, log);
+      vault = await (options.vault ?? defaultVault.bind(undefined, ownEnv))(policy, mode, log);
     }
-    const sources = createSources(policy.secrets, vault?.factory);
+    const sources = createSources(policy.secrets, vault?.factory, (name) => taken.get(name));
 
     // 3 + 4. Deliver and spawn. The child is protected at fork, by inheritance, before it runs.
     const start = async (fetched: Map<string, FetchedSecret>): Promise<Workload> => {
@@ -235,10 +261,20 @@ export async function runRun(options: RunOptions): Promise<number> {
       const linkRefs = m.linkFds().map((fd) => fcntl(fd, F_DUPFD, LINK_FD_BASE));
       let w: Workload;
       try {
-        w = Workload.spawn({ cmd: options.cmd, args: options.args, env: delivery.env });
+        w = Workload.spawn({
+          cmd: options.cmd,
+          args: options.args,
+          env: delivery.env,
+          credentials,
+        });
       } catch (e) {
+        if (e instanceof X00Error) throw e;
+        const hint = e instanceof Deno.errors.PermissionDenied && credentials.uid !== undefined
+          ? ` (as uid ${credentials.uid}, the workload must be able to enter x00's working directory ` +
+            `'${Deno.cwd()}' and to execute '${options.cmd}')`
+          : "";
         throw new UsageError(
-          `Cannot start '${options.cmd}': ${e instanceof Error ? e.message : String(e)}`,
+          `Cannot start '${options.cmd}': ${e instanceof Error ? e.message : String(e)}${hint}`,
         );
       } finally {
         for (const k of Object.keys(delivery.env)) delete delivery.env[k];

@@ -24,6 +24,8 @@ const RESOURCES: Resource[] = [
   "bpf_prog",
   "bpf_map",
   "bpf_link",
+  "bpf_load",
+  "net_listen",
 ];
 
 const HOOKS: Record<number, string> = {
@@ -32,7 +34,66 @@ const HOOKS: Record<number, string> = {
   3: "lsm:ptrace_traceme",
   4: "syscall",
   5: "lsm:bpf",
+  6: "lsm:socket_listen",
 };
+
+/** enum bpf_prog_type (include/uapi/linux/bpf.h), by value. */
+const PROG_TYPES = [
+  "unspec",
+  "socket_filter",
+  "kprobe",
+  "sched_cls",
+  "sched_act",
+  "tracepoint",
+  "xdp",
+  "perf_event",
+  "cgroup_skb",
+  "cgroup_sock",
+  "lwt_in",
+  "lwt_out",
+  "lwt_xmit",
+  "sock_ops",
+  "sk_skb",
+  "cgroup_device",
+  "sk_msg",
+  "raw_tracepoint",
+  "cgroup_sock_addr",
+  "lwt_seg6local",
+  "lirc_mode2",
+  "sk_reuseport",
+  "flow_dissector",
+  "cgroup_sysctl",
+  "raw_tracepoint_writable",
+  "cgroup_sockopt",
+  "tracing",
+  "struct_ops",
+  "ext",
+  "lsm",
+  "sk_lookup",
+  "syscall",
+  "netfilter",
+];
+
+/** enum bpf_attach_type values that name what a tracing, LSM or kprobe program attaches to. */
+const ATTACH_TYPES: Record<number, string> = {
+  23: "trace_raw_tp",
+  24: "trace_fentry",
+  25: "trace_fexit",
+  26: "modify_return",
+  27: "lsm_mac",
+  28: "trace_iter",
+  41: "perf_event",
+  42: "trace_kprobe_multi",
+  43: "lsm_cgroup",
+  48: "trace_uprobe_multi",
+  56: "trace_kprobe_session",
+  57: "trace_uprobe_session",
+};
+
+/** Program types whose expected_attach_type says where they attach (for the others it is not meaningful). */
+const TYPED_ATTACH = new Set(["kprobe", "tracing", "lsm", "ext"]);
+
+const BPF_F_SLEEPABLE = 1 << 4;
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -118,8 +179,27 @@ export function decodeAccessEvent(data: Uint8Array, options: DecodeAccessOptions
   };
   if (result < 0) event.errno = ERRNO_NAMES[-result] ?? `errno ${-result}`;
   if (mode !== 0) event.ptrace_mode = ptraceModeNames(mode);
-  // An X00 BPF object has no target task: the kernel puts the object's id where a target's tid goes.
-  if (resource.startsWith("bpf_")) event.object_id = v.getUint32(40, true);
+  // Records without a target task carry their own facts in the target's fields (bpf/lsm_file_protect.h).
+  if (resource === "bpf_load") {
+    const type = v.getUint32(40, true);
+    const typeName = PROG_TYPES[type] ?? `type ${type}`;
+    const attach = v.getUint32(52, true);
+    event.bpf_program = {
+      type: typeName,
+      name: cString(data, 88, 16),
+      sleepable: (v.getUint32(44, true) & BPF_F_SLEEPABLE) !== 0,
+    };
+    if (TYPED_ATTACH.has(typeName)) {
+      event.bpf_program.attach_type = ATTACH_TYPES[attach] ?? `attach type ${attach}`;
+    }
+    delete event.ptrace_mode;
+    event.mode = options.mode;
+  } else if (resource === "net_listen") {
+    const family = v.getUint32(40, true);
+    event.address_family = family === 10 ? "inet6" : family === 2 ? "inet" : `family ${family}`;
+  } else if (resource.startsWith("bpf_")) {
+    event.object_id = v.getUint32(40, true); // an X00 object: its id
+  }
   return event;
 }
 

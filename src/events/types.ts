@@ -67,7 +67,21 @@ export type Resource =
   | "bpf_prog"
   | "bpf_map"
   | "bpf_link"
+  | "bpf_load"
+  | "net_listen"
   | "other_attach";
+
+/** A BPF program another process loaded (`bpf_load` events). */
+export interface BpfProgramInfo {
+  /** bpf_prog_type without the prefix, lower case: `tracing`, `kprobe`, `cgroup_device`, ... */
+  type: string;
+  /** Where it attaches, for kprobe, tracing, lsm and ext programs: `trace_iter`, `trace_fentry`, ... */
+  attach_type?: string;
+  /** BPF_F_SLEEPABLE: may sleep, and so copy other tasks' user memory (bpf_copy_from_user_task). */
+  sleepable: boolean;
+  /** The name the loader gave it (up to 15 characters). */
+  name: string;
+}
 
 /** One process tried to read another process's environment or memory, or to attach to it. */
 export interface AccessEvent extends EventBase {
@@ -84,12 +98,16 @@ export interface AccessEvent extends EventBase {
   /** errno name the caller got (`EPERM`, `EACCES`), absent on success. */
   errno?: string;
   /** The kernel hook that saw it: `lsm:ptrace_access_check`, `lsm:file_open`, `lsm:ptrace_traceme`, `lsm:bpf`,
-   * `syscall`. */
+   * `lsm:socket_listen`, `syscall`. */
   hook: string;
   /** PTRACE_MODE_* names the kernel passed (LSM hooks only). */
   ptrace_mode?: string[];
   /** For `bpf_prog`, `bpf_map`, `bpf_link`: the kernel id of the X00 object asked for. */
   object_id?: number;
+  /** For `bpf_load`: the program being loaded. */
+  bpf_program?: BpfProgramInfo;
+  /** For `net_listen`: `inet` or `inet6`. */
+  address_family?: string;
   /** True when the target is protected by X00 (false in host-wide monitoring of unprotected processes). */
   protected: boolean;
 }

@@ -8,8 +8,17 @@
 
 /** The keys every mapping of the format accepts. */
 export const KEYS = {
-  root: ["policy", "secrets", "audit", "rotation", "vault"],
-  policy: ["mode", "block_environ_read", "block_mem_read", "block_ptrace"],
+  root: ["policy", "secrets", "audit", "rotation", "vault", "workload"],
+  policy: [
+    "mode",
+    "block_environ_read",
+    "block_mem_read",
+    "block_ptrace",
+    "foreign_bpf",
+    "foreign_bpf_allow",
+  ],
+  foreign_bpf_allow: ["uids", "cgroups"],
+  workload: ["user", "group", "groups", "capabilities"],
   secret: ["name", "source", "delivery", "keys"],
   source: {
     file: ["type", "path"],
@@ -48,6 +57,8 @@ export const KEYS = {
 
 /** `policy.mode` values. */
 export const MODES = ["enforce", "audit"] as const;
+/** `policy.foreign_bpf` values. */
+export const FOREIGN_BPF = ["log", "refuse_tracing", "refuse_all"] as const;
 /** `secrets[].source.type` values. */
 export const SOURCE_TYPES = ["file", "env", "vault"] as const;
 /** `secrets[].source.engine` values. */
@@ -84,6 +95,10 @@ export const STOP_SIGNALS = [
 export const SECRET_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
 /** An environment variable name. */
 export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+/** A user or group name (`workload.user`, `workload.group`, `workload.groups`). */
+export const ACCOUNT_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*\\$?$";
+/** The largest uid or gid (2^32 - 2; 2^32 - 1 is "no id"). */
+export const MAX_ID = 4294967294;
 /** An absolute path. */
 export const ABSOLUTE_PATH_PATTERN = "^/";
 /** A Vault path: segments separated by `/`, none empty, `.` or `..`, no leading or trailing `/`. */
@@ -103,6 +118,7 @@ export const DEFAULTS = {
   block_environ_read: true,
   block_mem_read: true,
   block_ptrace: true,
+  foreign_bpf: "log",
   audit_output: "stderr",
   audit_format: "json",
   on_change: "restart",

@@ -37,6 +37,38 @@ const vault = "vault:\n  address: https://vault.example:8200\n";
 
 /** Policies with exactly the error given (the first one in document order). */
 export const INVALID_CASES: InvalidCase[] = [
+  {
+    title: "an unknown foreign_bpf value",
+    yaml: head + "  foreign_bpf: refuse\n",
+    error:
+      'x.yaml:3:16: Cannot load policy as \'policy.foreign_bpf\' must be one of "log", "refuse_tracing", "refuse_all": current value is "refuse"',
+    path: "policy.foreign_bpf",
+    schema: "rejects",
+  },
+  {
+    title: "a cgroup allow-list entry that is not a path",
+    yaml: head + "  foreign_bpf_allow: { cgroups: [falco] }\n",
+    error:
+      'x.yaml:3:34: Cannot load policy as \'policy.foreign_bpf_allow.cgroups[0]\' must be a cgroup v2 path such as "/system.slice/falco.service": current value is "falco"',
+    path: "policy.foreign_bpf_allow.cgroups[0]",
+    schema: "rejects",
+  },
+  {
+    title: "a negative workload uid",
+    yaml: head + "workload: { user: -1 }\n",
+    error:
+      "x.yaml:3:19: Cannot load policy as 'workload.user' must be a name or a number from 0 to 4294967294: current value is -1",
+    path: "workload.user",
+    schema: "rejects",
+  },
+  {
+    title: "an unknown capability",
+    yaml: head + "workload:\n  capabilities: [CAP_NET_BIND_SERVICE, CAP_EVERYTHING]\n",
+    error:
+      "x.yaml:4:40: Cannot load policy as 'workload.capabilities[1]' must be a capability name such as CAP_NET_BIND_SERVICE: current value is \"CAP_EVERYTHING\"",
+    path: "workload.capabilities[1]",
+    schema: "rejects",
+  },
   // --- the document
   {
     title: "an empty file",
@@ -140,7 +172,7 @@ export const INVALID_CASES: InvalidCase[] = [
     title: "unknown keys with the list of known ones",
     yaml: head + "  allow_root: true\n",
     error: "x.yaml:3:3: Cannot load policy as 'policy.allow_root' is not a known key: " +
-      "expected one of mode, block_environ_read, block_mem_read, block_ptrace",
+      "expected one of mode, block_environ_read, block_mem_read, block_ptrace, foreign_bpf, foreign_bpf_allow",
     path: "policy.allow_root",
     schema: "rejects",
   },
@@ -664,6 +696,16 @@ export const INVALID_CASES: InvalidCase[] = [
 
 /** Policies both the loader and the schema accept. */
 export const VALID_CASES: ValidCase[] = [
+  {
+    title: "foreign BPF refusal with an allow-list",
+    yaml: "policy:\n  mode: enforce\n  foreign_bpf: refuse_tracing\n" +
+      "  foreign_bpf_allow: { uids: [0], cgroups: [/system.slice/falco.service] }\n",
+  },
+  {
+    title: "a workload user, groups and capabilities by name and number",
+    yaml: head +
+      "workload: { user: nobody, group: 65534, groups: [audio, 44], capabilities: [NET_BIND_SERVICE, CAP_KILL] }\n",
+  },
   { title: "a policy with no secrets", yaml: "policy:\n  mode: audit\n" },
   { title: "an empty secrets list", yaml: "policy: { mode: audit }\nsecrets: []\n" },
   {

@@ -19,16 +19,20 @@ import {
   type YAMLMap,
 } from "yaml";
 import { PolicyError, PolicyFileError, type PolicyIssue } from "./errors.ts";
+import { CAPABILITY_NAMES, capabilityNumber } from "../protect/capabilities.ts";
 import {
   ABSOLUTE_PATH_PATTERN,
+  ACCOUNT_NAME_PATTERN,
   AUDIT_FORMATS,
   AUDIT_OUTPUT_PATTERN,
   AUTH_METHODS,
   DEFAULTS,
   ENGINES,
   ENV_NAME_PATTERN,
+  FOREIGN_BPF,
   KEYS,
   MAX_DURATION_MS,
+  MAX_ID,
   MODES,
   ON_CHANGE,
   parseDuration,
@@ -40,6 +44,7 @@ import {
   VAULT_PATH_PATTERN,
 } from "./_spec.ts";
 import type {
+  AccountId,
   AuditConfig,
   Delivery,
   Mode,
@@ -51,6 +56,7 @@ import type {
   VaultAuthConfig,
   VaultConfig,
   VaultSource,
+  WorkloadPolicy,
 } from "./types.ts";
 
 /** Policy files larger than this are refused before parsing (1 MiB). */
@@ -508,8 +514,11 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
   const secrets = checkSecrets(c, root.entries.get("secrets"), vaultEntry !== undefined);
   const audit = checkAudit(c, root.entries.get("audit"));
   const rotation = checkRotation(c, root.entries.get("rotation"));
+  const workload = checkWorkload(c, root.entries.get("workload"));
 
-  if (c.issues.length > 0 || !protection || !secrets || !audit || !rotation) return undefined;
+  if (c.issues.length > 0 || !protection || !secrets || !audit || !rotation || !workload) {
+    return undefined;
+  }
   if (vaultEntry !== undefined && !vault) return undefined;
   return {
     file,
@@ -518,6 +527,7 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
     audit,
     rotation,
     ...(vault ? { vault } : {}),
+    workload,
   };
 }
 
@@ -528,12 +538,144 @@ function checkProtection(c: Checker, entry: Entry): ProtectionPolicy | undefined
   const blockEnviron = booleanField(c, fields, "block_environ_read");
   const blockMem = booleanField(c, fields, "block_mem_read");
   const blockPtrace = booleanField(c, fields, "block_ptrace");
-  if (mode === undefined) return undefined;
+  const foreignBpf = enumField(c, fields, "foreign_bpf", FOREIGN_BPF);
+  const allow = checkForeignBpfAllow(c, fields.entries.get("foreign_bpf_allow"));
+  if (mode === undefined || allow === undefined) return undefined;
   return {
     mode,
     block_environ_read: blockEnviron ?? DEFAULTS.block_environ_read,
     block_mem_read: blockMem ?? DEFAULTS.block_mem_read,
     block_ptrace: blockPtrace ?? DEFAULTS.block_ptrace,
+    foreign_bpf: foreignBpf ?? DEFAULTS.foreign_bpf,
+    foreign_bpf_allow: allow,
+  };
+}
+
+/** A sequence of items read by `item` (undefined when absent or when an item is invalid, reported). */
+function sequenceField<T>(
+  c: Checker,
+  fields: Fields,
+  name: string,
+  expected: string,
+  item: (node: unknown, path: string) => T | undefined,
+): T[] | undefined | null {
+  const entry = fields.entries.get(name);
+  if (entry === undefined) return null;
+  const node = entry.value;
+  if (node === undefined) return undefined;
+  if (!isSeq(node)) {
+    c.invalid(entry, expected);
+    return undefined;
+  }
+  const out: T[] = [];
+  node.items.forEach((raw, index) => {
+    const path = `${entry.path}[${index}]`;
+    const value = item(c.resolve(raw, path), path);
+    if (value !== undefined) out.push(value);
+  });
+  return out.length === node.items.length ? out : undefined;
+}
+
+/** A uid or gid: a number, or (with `names`) a user or group name. */
+function accountId(c: Checker, node: unknown, path: string, names: boolean): AccountId | undefined {
+  if (node === undefined) return undefined;
+  const expected = names
+    ? "a name or a number from 0 to 4294967294"
+    : "a number from 0 to 4294967294";
+  if (isScalar(node)) {
+    const value = node.value;
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && value <= MAX_ID) {
+      return value;
+    }
+    if (names && typeof value === "string" && new RegExp(ACCOUNT_NAME_PATTERN).test(value)) {
+      return value;
+    }
+  }
+  c.issue(node, path, `must be ${expected}: current value is ${describe(node)}`);
+  return undefined;
+}
+
+function checkForeignBpfAllow(
+  c: Checker,
+  entry: Entry | undefined,
+): ProtectionPolicy["foreign_bpf_allow"] | undefined {
+  if (entry === undefined) return { uids: [], cgroups: [] };
+  const fields = c.mapping(entry.value, entry.path, KEYS.foreign_bpf_allow);
+  if (fields === undefined) return undefined;
+  const uids = sequenceField(
+    c,
+    fields,
+    "uids",
+    "a sequence of uids",
+    (node, path) => accountId(c, node, path, false) as number | undefined,
+  );
+  const cgroups = sequenceField(
+    c,
+    fields,
+    "cgroups",
+    "a sequence of cgroup paths",
+    (node, path) => {
+      if (isScalar(node) && typeof node.value === "string" && node.value.startsWith("/")) {
+        return node.value;
+      }
+      c.issue(
+        node,
+        path,
+        `must be a cgroup v2 path such as "/system.slice/falco.service": current value is ${
+          describe(node)
+        }`,
+      );
+      return undefined;
+    },
+  );
+  if (uids === undefined || cgroups === undefined) return undefined;
+  return { uids: uids ?? [], cgroups: cgroups ?? [] };
+}
+
+function checkWorkload(c: Checker, entry: Entry | undefined): WorkloadPolicy | undefined {
+  if (entry === undefined) return {};
+  const fields = c.mapping(entry.value, entry.path, KEYS.workload);
+  if (fields === undefined) return undefined;
+  const one = (name: string) => {
+    const e = fields.entries.get(name);
+    return e === undefined ? null : accountId(c, e.value, e.path, true);
+  };
+  const user = one("user");
+  const group = one("group");
+  const groups = sequenceField(
+    c,
+    fields,
+    "groups",
+    "a sequence of group names or numbers",
+    (node, path) => accountId(c, node, path, true),
+  );
+  const capabilities = sequenceField(
+    c,
+    fields,
+    "capabilities",
+    "a sequence of capability names",
+    (node, path) => {
+      if (isScalar(node) && typeof node.value === "string") {
+        const n = capabilityNumber(node.value);
+        if (n !== undefined) return CAPABILITY_NAMES[n];
+      }
+      c.issue(
+        node,
+        path,
+        `must be a capability name such as CAP_NET_BIND_SERVICE: current value is ${
+          describe(node)
+        }`,
+      );
+      return undefined;
+    },
+  );
+  if (user === undefined || group === undefined || groups === undefined) return undefined;
+  if (capabilities === undefined) return undefined;
+  return {
+    ...(user !== null ? { user } : {}),
+    ...(group !== null ? { group } : {}),
+    ...(groups !== null ? { groups } : {}),
+    ...(capabilities !== null ? { capabilities: [...new Set(capabilities)] } : {}),
   };
 }
 

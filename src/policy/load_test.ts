@@ -101,6 +101,8 @@ vault:
         block_environ_read: true,
         block_mem_read: true,
         block_ptrace: true,
+        foreign_bpf: "log",
+        foreign_bpf_allow: { uids: [], cgroups: [] },
       },
       secrets: [],
       audit: { output: "stderr", format: "json" },
@@ -119,6 +121,7 @@ vault:
         timeout_ms: 60_000,
         auth: { method: "token" },
       },
+      workload: {},
     } satisfies Policy,
   );
 });
@@ -133,6 +136,29 @@ Deno.test("parsePolicy() keeps protection flags that are turned off", () => {
     block_environ_read: false,
     block_mem_read: false,
     block_ptrace: false,
+    foreign_bpf: "log",
+    foreign_bpf_allow: { uids: [], cgroups: [] },
+  });
+});
+
+Deno.test("parsePolicy() reads the foreign BPF settings and the workload's identity", () => {
+  const policy = parsePolicy(
+    "policy:\n  mode: enforce\n  foreign_bpf: refuse_all\n" +
+      "  foreign_bpf_allow: { uids: [0, 1000], cgroups: [/system.slice/falco.service] }\n" +
+      "workload:\n  user: app\n  group: 1000\n  groups: [audio, 44]\n" +
+      "  capabilities: [NET_BIND_SERVICE, CAP_NET_BIND_SERVICE, CAP_KILL]\n",
+    "x.yaml",
+  );
+  assert.equal(policy.policy.foreign_bpf, "refuse_all");
+  assert.deepEqual(policy.policy.foreign_bpf_allow, {
+    uids: [0, 1000],
+    cgroups: ["/system.slice/falco.service"],
+  });
+  assert.deepEqual(policy.workload, {
+    user: "app",
+    group: 1000,
+    groups: ["audio", 44],
+    capabilities: ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
   });
 });
 

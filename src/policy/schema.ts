@@ -9,7 +9,10 @@
  * @module
  */
 
+import { CAPABILITY_NAMES } from "../protect/capabilities.ts";
 import {
+  ABSOLUTE_PATH_PATTERN,
+  ACCOUNT_NAME_PATTERN,
   AUDIT_FORMATS,
   AUDIT_OUTPUT_PATTERN,
   AUTH_METHODS,
@@ -17,6 +20,8 @@ import {
   DURATION_PATTERN,
   ENGINES,
   ENV_NAME_PATTERN,
+  FOREIGN_BPF,
+  MAX_ID,
   MODES,
   ON_CHANGE,
   RELOAD_SIGNALS,
@@ -35,8 +40,15 @@ const ref = (name: string): JsonSchema => ({ $ref: `#/$defs/${name}` });
 const absolutePath = (description: string): JsonSchema => ({
   description,
   type: "string",
-  pattern: "^/",
+  pattern: ABSOLUTE_PATH_PATTERN,
 });
+
+const id: JsonSchema = { type: "integer", minimum: 0, maximum: MAX_ID };
+const account = (description: string): JsonSchema => ({
+  description,
+  oneOf: [{ type: "string", pattern: ACCOUNT_NAME_PATTERN }, id],
+});
+const capabilityPattern = `^(?:CAP_)?(?:${CAPABILITY_NAMES.map((n) => n.slice(4)).join("|")})$`;
 
 const duration = (description: string, defaultValue?: string): JsonSchema => ({
   description:
@@ -90,6 +102,7 @@ export const policySchema: JsonSchema = {
     audit: ref("audit"),
     rotation: ref("rotation"),
     vault: ref("vault"),
+    workload: ref("workload"),
   },
   allOf: [
     {
@@ -163,6 +176,66 @@ export const policySchema: JsonSchema = {
             "Deny (enforce) or log (audit) ptrace attach/seize, process_vm_readv/writev and pidfd_getfd.",
           type: "boolean",
           default: DEFAULTS.block_ptrace,
+        },
+        foreign_bpf: {
+          description:
+            "BPF program loads by other processes while X00 runs. Every load is logged; in enforce mode " +
+            "refuse_tracing refuses the program types that run in other tasks' context and can read their " +
+            "memory (kprobe/uprobe, tracepoint, perf_event, raw_tracepoint, tracing incl. iterators, lsm, ext, " +
+            "struct_ops, syscall), refuse_all refuses every load. Loaders in foreign_bpf_allow are never refused.",
+          enum: FOREIGN_BPF,
+          default: DEFAULTS.foreign_bpf,
+        },
+        foreign_bpf_allow: ref("foreign_bpf_allow"),
+      },
+    },
+    foreign_bpf_allow: {
+      description:
+        "Loaders whose BPF programs are never refused (still logged): identities the kernel vouches for.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        uids: {
+          description: "Kernel uids (of the initial user namespace).",
+          type: "array",
+          items: id,
+        },
+        cgroups: {
+          description:
+            "cgroup v2 paths relative to the cgroup2 mount, e.g. /system.slice/falco.service; the loader must " +
+            "be in exactly this cgroup.",
+          type: "array",
+          items: { type: "string", pattern: ABSOLUTE_PATH_PATTERN },
+        },
+      },
+    },
+    workload: {
+      description:
+        "How the workload runs. It always starts with no_new_privs and never holds X00's own capabilities.",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        user: account(
+          "The user it runs as, a name from /etc/passwd or a uid. Default: X00's own user.",
+        ),
+        group: account(
+          "Its primary group, a name from /etc/group or a gid. Default: the user's group from /etc/passwd " +
+            "(required when user is a uid without an entry).",
+        ),
+        groups: {
+          description:
+            "Its supplementary groups. Default: the user's groups from /etc/group when user is a name, " +
+            "none when it is a number; X00's own when user is not set.",
+          type: "array",
+          items: account("A group name or gid."),
+        },
+        capabilities: {
+          description:
+            "The capabilities it may hold (CAP_NET_BIND_SERVICE or NET_BIND_SERVICE). A root workload holds " +
+            "them; a non-root one gets them as ambient capabilities. Default: the default set of a container " +
+            "(Docker/containerd), for root only; a non-root workload holds none.",
+          type: "array",
+          items: { type: "string", pattern: capabilityPattern },
         },
       },
     },

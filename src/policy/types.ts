@@ -17,6 +17,25 @@ export interface ProtectionPolicy {
   block_mem_read: boolean;
   /** Deny/log ptrace attach/seize, process_vm_readv/writev and pidfd_getfd. */
   block_ptrace: boolean;
+  /** BPF program loads by other processes: always logged; refused in enforce mode as this says. */
+  foreign_bpf: "log" | "refuse_tracing" | "refuse_all";
+  /** Loaders whose BPF programs are never refused (still logged). */
+  foreign_bpf_allow: { uids: number[]; cgroups: string[] };
+}
+
+/** A user or group: a name (looked up in /etc/passwd or /etc/group when X00 starts) or a number. */
+export type AccountId = string | number;
+
+/** How the workload runs: identity and capabilities. */
+export interface WorkloadPolicy {
+  /** The user it runs as (default: X00's own). */
+  user?: AccountId;
+  /** Its primary group (default: the user's group from /etc/passwd). */
+  group?: AccountId;
+  /** Its supplementary groups (default: the user's groups from /etc/group when `user` is a name, else none). */
+  groups?: AccountId[];
+  /** Capability names (`CAP_NET_BIND_SERVICE`) it may hold; absent: a default container's set. */
+  capabilities?: string[];
 }
 
 /** Where one value goes in the workload. Exactly one of `env` or `file` is set. */
@@ -128,4 +147,5 @@ export interface Policy {
   audit: AuditConfig;
   rotation: RotationConfig;
   vault?: VaultConfig;
+  workload: WorkloadPolicy;
 }

@@ -25,7 +25,17 @@ export interface AccessMonitorOptions {
   ignorePid?: number;
   /** Use the tracepoint fallback when LSM programs are refused. Never with `enforce`. */
   allowFallback: boolean;
+  /** What other processes may load while X00 runs (BPF-LSM only; refusals need `enforce`). Default `log`. */
+  foreignBpf?: ForeignBpf;
+  /** Loaders never refused (still reported): kernel uids and cgroup v2 ids. */
+  foreignBpfAllow?: { uids: number[]; cgroupIds: bigint[] };
 }
+
+/** `policy.foreign_bpf`: report every foreign BPF program load, and refuse some kinds in enforce mode. */
+export type ForeignBpf = "log" | "refuse_tracing" | "refuse_all";
+
+/** `enum x00_foreign_bpf` of bpf/lsm_file_protect.h. */
+const FOREIGN_BPF: Record<ForeignBpf, number> = { log: 0, refuse_tracing: 1, refuse_all: 2 };
 
 /** Enforcement could not be established: carries the reason, exit code 3. */
 export class ProtectionUnavailableError extends X00Error {
@@ -61,14 +71,21 @@ export function explainLsmFailure(e: unknown): string {
   return `BPF-LSM programs failed to load or attach: ${e instanceof Error ? e.message : String(e)}`;
 }
 
-/** The `const volatile` settings of the access objects for these options (what `x00 run` and the doctor load). */
-export const accessRodata = (o: AccessMonitorOptions): Record<string, boolean | number> => ({
-  enforce: o.enforce,
+/** The `const volatile` settings of the tracepoint fallback for these options. */
+export const fallbackRodata = (o: AccessMonitorOptions): Record<string, boolean | number> => ({
+  enforce: false,
   audit_all: o.auditAll,
   block_environ_read: o.blockEnvironRead ?? true,
   block_mem_read: o.blockMemRead ?? true,
   block_ptrace: o.blockPtrace ?? true,
   filter_accessor_pid: o.ignorePid ?? 0,
+});
+
+/** The `const volatile` settings of the BPF-LSM object for these options (what `x00 run` and the doctor load). */
+export const lsmRodata = (o: AccessMonitorOptions): Record<string, boolean | number> => ({
+  ...fallbackRodata(o),
+  enforce: o.enforce,
+  foreign_bpf: FOREIGN_BPF[o.foreignBpf ?? "log"],
 });
 
 /** `enum x00_object_kind` of bpf/lsm_file_protect.h. */
@@ -99,10 +116,17 @@ export class AccessMonitor {
    * ```
    */
   static async start(options: AccessMonitorOptions): Promise<AccessMonitor> {
-    const rodata = accessRodata(options);
     let lsm: LoadedObject | undefined;
     try {
-      lsm = await LoadedObject.load("lsm_file_protect", { rodata });
+      lsm = await LoadedObject.load("lsm_file_protect", { rodata: lsmRodata(options) });
+      // The allow-list is in place before the first program runs.
+      const one = new Uint8Array([1]);
+      for (const uid of options.foreignBpfAllow?.uids ?? []) {
+        lsm.map("bpf_allowed_uids").update(new Uint8Array(new Uint32Array([uid]).buffer), one);
+      }
+      for (const id of options.foreignBpfAllow?.cgroupIds ?? []) {
+        lsm.map("bpf_allowed_cgroups").update(new Uint8Array(new BigUint64Array([id]).buffer), one);
+      }
       lsm.attachAll();
       return new AccessMonitor(lsm, "lsm");
     } catch (e) {
@@ -113,9 +137,7 @@ export class AccessMonitor {
           cause: e,
         });
       }
-      const fb = await LoadedObject.load("access_monitor", {
-        rodata: { ...rodata, enforce: false },
-      });
+      const fb = await LoadedObject.load("access_monitor", { rodata: fallbackRodata(options) });
       try {
         fb.attachAll();
       } catch (e2) {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { CAPS, effectiveCaps, missingBpfCapability, parseCapEff } from "./capabilities.ts";
+import {
+  capabilityNames,
+  capabilityNumber,
+  CAPS,
+  DEFAULT_CONTAINER_CAPABILITIES,
+  effectiveCaps,
+  missingBpfCapability,
+  parseCapEff,
+} from "./capabilities.ts";
 
 /** /proc/PID/status as a 6.x kernel writes it, with `capEff` in the CapEff line. */
 function status(capEff: string): string {
@@ -37,6 +45,10 @@ Deno.test("parseCapEff() reads CapEff, not CapPrm or CapBnd", () => {
 
 Deno.test("effectiveCaps() names each capability X00 needs", () => {
   assert.deepEqual(effectiveCaps(status("000001ffffffffff")), {
+    CAP_KILL: true,
+    CAP_SETGID: true,
+    CAP_SETUID: true,
+    CAP_SETPCAP: true,
     CAP_SYS_PTRACE: true,
     CAP_SYS_ADMIN: true,
     CAP_PERFMON: true,
@@ -45,12 +57,21 @@ Deno.test("effectiveCaps() names each capability X00 needs", () => {
   const bpfOnly = (1n << BigInt(CAPS.CAP_BPF)) | (1n << BigInt(CAPS.CAP_PERFMON));
   assert.equal(bpfOnly, 0xc000000000n);
   assert.deepEqual(effectiveCaps(status(bpfOnly.toString(16).padStart(16, "0"))), {
+    CAP_KILL: false,
+    CAP_SETGID: false,
+    CAP_SETUID: false,
+    CAP_SETPCAP: false,
     CAP_SYS_PTRACE: false,
     CAP_SYS_ADMIN: false,
     CAP_PERFMON: true,
     CAP_BPF: true,
   });
+  // A default container's set: the workload's, never X00's.
   assert.deepEqual(effectiveCaps(status("00000000a80425fb")), {
+    CAP_KILL: true,
+    CAP_SETGID: true,
+    CAP_SETUID: true,
+    CAP_SETPCAP: true,
     CAP_SYS_PTRACE: false,
     CAP_SYS_ADMIN: false,
     CAP_PERFMON: false,
@@ -66,4 +87,16 @@ Deno.test("missingBpfCapability() names the first capability missing for BPF", (
   assert.equal(missingBpfCapability(caps("0000008000000000")), "CAP_PERFMON", "CAP_BPF alone");
   assert.equal(missingBpfCapability(caps("0000004000000000")), "CAP_BPF", "CAP_PERFMON alone");
   assert.equal(missingBpfCapability(caps("0000000000000000")), "CAP_BPF");
+});
+
+Deno.test("capabilityNumber() and capabilityNames() agree with the kernel's numbering", () => {
+  assert.equal(capabilityNumber("CAP_NET_BIND_SERVICE"), 10);
+  assert.equal(capabilityNumber("NET_BIND_SERVICE"), 10);
+  assert.equal(capabilityNumber("CAP_BPF"), 39);
+  assert.equal(capabilityNumber("net_bind_service"), undefined);
+  assert.equal(capabilityNumber("CAP_EVERYTHING"), undefined);
+  assert.deepEqual(capabilityNames(0x400n | (1n << 39n)), ["CAP_NET_BIND_SERVICE", "CAP_BPF"]);
+  let mask = 0n;
+  for (const n of DEFAULT_CONTAINER_CAPABILITIES) mask |= 1n << BigInt(capabilityNumber(n)!);
+  assert.equal(mask, 0xa80425fbn, "Docker's default set");
 });

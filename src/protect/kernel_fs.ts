@@ -48,3 +48,33 @@ export function ensureMounted(fs: keyof typeof FS): MountResult {
     return { fs, ok: false, mounted: false, error: e instanceof Error ? e.message : String(e) };
   }
 }
+
+/** Where cgroup v2 is mounted (from /proc/self/mountinfo), or undefined. */
+export function cgroup2Mount(
+  mountinfo = Deno.readTextFileSync("/proc/self/mountinfo"),
+): string | undefined {
+  for (const line of mountinfo.split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right?.startsWith("cgroup2 ")) return left!.split(" ")[4];
+  }
+  return undefined;
+}
+
+/**
+ * The cgroup v2 id (what bpf_get_current_cgroup_id() returns: the inode number of the cgroup's directory) of
+ * `path`, relative to the cgroup2 mount. Throws an Error naming the path when there is no such cgroup.
+ */
+export function cgroupId(path: string): bigint {
+  const mount = cgroup2Mount();
+  if (mount === undefined) throw new Error("cgroup v2 is not mounted");
+  const dir = mount.replace(/\/$/, "") + path;
+  try {
+    const st = Deno.statSync(dir);
+    if (!st.isDirectory || st.ino === null) throw new Error("not a cgroup directory");
+    return BigInt(st.ino);
+  } catch (e) {
+    throw new Error(`no cgroup '${path}' (${dir}): ${e instanceof Error ? e.message : e}`, {
+      cause: e,
+    });
+  }
+}

@@ -6,7 +6,7 @@
  */
 import { BpfError, BpfVerifierError, libbpfPath, libbpfVersion } from "../../ffi/libbpf.ts";
 import { close, memfdCreate, memfdSecret, MFD_ALLOW_SEALING, MFD_CLOEXEC } from "../../ffi/libc.ts";
-import { accessRodata, explainLsmFailure } from "./access_monitor.ts";
+import { explainLsmFailure, fallbackRodata, lsmRodata } from "./access_monitor.ts";
 import { effectiveCaps } from "./capabilities.ts";
 import { ensureMounted } from "./kernel_fs.ts";
 import { LoadedObject, type RodataValue } from "./loaded_object.ts";
@@ -149,21 +149,26 @@ export async function runProbes(): Promise<DoctorReport> {
       ["CAP_PERFMON", "attach tracing programs"],
       [
         "CAP_SYS_ADMIN",
-        "BPF on kernels before 5.8, mounting tracefs/securityfs, BPF_PROG_TEST_RUN",
+        "use BPF on kernels before 5.8, mount tracefs/securityfs, run BPF_PROG_TEST_RUN",
       ],
       ["CAP_SYS_PTRACE", "read other processes' /proc entries for event enrichment"],
+      ["CAP_SETPCAP", "keep X00's capabilities out of the workload's bounding set (x00 run)"],
+      ["CAP_SETUID", "start the workload as workload.user"],
+      ["CAP_SETGID", "start the workload with workload.group and workload.groups"],
+      ["CAP_KILL", "signal (forward to, stop, restart) a workload running as another user"],
     ] as const
   ) {
-    const have = caps[cap] || (cap !== "CAP_SYS_PTRACE" && caps.CAP_SYS_ADMIN);
+    const bpfRelated = cap === "CAP_BPF" || cap === "CAP_PERFMON" || cap === "CAP_SYS_ADMIN";
+    const have = caps[cap] || (bpfRelated && caps.CAP_SYS_ADMIN);
     add({
       id: cap.toLowerCase(),
       title: cap,
       ok: have,
-      detail: have ? "effective" : "missing",
+      detail: `${have ? "effective" : "missing"}: needed to ${why}`,
       impact: `cannot ${why}`,
       fix:
         "run as root, or grant the capability (e.g. securityContext.capabilities.add in Kubernetes)",
-      requiredFor: cap === "CAP_SYS_PTRACE" ? "optional" : "audit",
+      requiredFor: bpfRelated ? "audit" : cap === "CAP_SETPCAP" ? "enforce" : "optional",
     });
   }
 
@@ -254,8 +259,13 @@ export async function runProbes(): Promise<DoctorReport> {
   // The settings `x00 run` (enforce mode, every block on) and `x00 audit` really load.
   const settings: Record<ObjectName, Record<string, RodataValue>> = {
     exec_monitor: { emit_fork_exit: true },
-    access_monitor: accessRodata({ enforce: false, auditAll: true, allowFallback: true }),
-    lsm_file_protect: accessRodata({ enforce: true, auditAll: false, allowFallback: false }),
+    access_monitor: fallbackRodata({ enforce: false, auditAll: true, allowFallback: true }),
+    lsm_file_protect: lsmRodata({
+      enforce: true,
+      auditAll: false,
+      allowFallback: false,
+      foreignBpf: "refuse_tracing",
+    }),
   };
   for (const { object, ...check } of objectProbes) {
     const { error, programs } = await tryLoad(object, settings[object]);

@@ -21,13 +21,14 @@ export type VaultSourceFactory = (spec: SecretSpec) => SecretSource;
 export function createSources(
   specs: readonly SecretSpec[],
   vault?: VaultSourceFactory,
+  getEnv?: (name: string) => string | undefined,
 ): SecretSource[] {
   return specs.map((spec) => {
     switch (spec.source.type) {
       case "file":
         return new FileSecretSource(spec.name, spec.source);
       case "env":
-        return new EnvSecretSource(spec.name, spec.source);
+        return new EnvSecretSource(spec.name, spec.source, getEnv ? { getEnv } : {});
       case "vault":
         if (!vault) {
           throw new X00Error(

@@ -4,8 +4,15 @@
  *
  * @module
  */
-import { close, readSignalFd, reapChildrenExcept, signalFd } from "../../ffi/libc.ts";
+import {
+  close,
+  forkWithSignalUnblocked,
+  readSignalFd,
+  reapChildrenExcept,
+  signalFd,
+} from "../../ffi/libc.ts";
 import { inspectorSignalBlocked, SIGUSR1 } from "../hardening/inspector_signal.ts";
+import { spawnWithCredentials, type WorkloadCredentials } from "./credentials.ts";
 
 /** How often a blocked SIGUSR1 is looked for (it cannot wake the event loop: it is read from a signalfd). */
 const SIGUSR1_POLL_MS = 50;
@@ -55,6 +62,8 @@ export interface WorkloadSpec {
   cmd: string;
   args: string[];
   env: Record<string, string>;
+  /** Identity and capabilities; absent: X00's own (tests only — `x00 run` always passes them). */
+  credentials?: WorkloadCredentials;
 }
 
 /** The exit code for a finished workload: its code, or 128 + the signal number. */
@@ -91,14 +100,20 @@ export class Workload {
    * ```
    */
   static spawn(spec: WorkloadSpec): Workload {
-    const child = new Deno.Command(spec.cmd, {
+    const command = new Deno.Command(spec.cmd, {
       args: spec.args,
       env: spec.env,
       clearEnv: true,
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
-    }).spawn();
+    });
+    // X00 keeps SIGUSR1 blocked (no debugger port); the workload must start with an empty mask.
+    const fork = () =>
+      inspectorSignalBlocked()
+        ? forkWithSignalUnblocked(SIGUSR1, () => command.spawn())
+        : command.spawn();
+    const child = spec.credentials ? spawnWithCredentials(spec.credentials, fork) : fork();
     return new Workload(child);
   }
 

@@ -33,14 +33,19 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   assert.ok(lsm.impact && lsm.fix, "a failed check says what it breaks and how to fix it");
   // Each program of the real object, loaded on its own: the LSM ones are refused, the others load here.
   const programs = new Map(lsm.programs?.map((p) => [p.name, p]));
-  for (const name of ["ptrace_access_check", "file_open", "ptrace_traceme", "bpf_cmd"]) {
+  for (
+    const name of ["ptrace_access_check", "file_open", "ptrace_traceme", "bpf_cmd", "socket_listen"]
+  ) {
     assert.equal(programs.get(name)?.ok, false, `${name} is refused here`);
     assert.match(programs.get(name)?.reason ?? "", /Operation not permitted/);
   }
   for (const name of ["inherit_protection", "forget_protection", "register_self"]) {
     assert.equal(programs.get(name)?.ok, true, `${name} loads here`);
   }
-  assert.match(lsm.detail, /refused: ptrace_access_check, file_open, ptrace_traceme, bpf_cmd$/);
+  assert.match(
+    lsm.detail,
+    /refused: ptrace_access_check, file_open, ptrace_traceme, bpf_cmd, socket_listen$/,
+  );
 
   assert.equal(check("tp_btf_ringbuf").ok, true);
   assert.equal(check("access_tracepoints").ok, true);

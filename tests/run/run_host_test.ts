@@ -271,3 +271,88 @@ Deno.test({
     }
   },
 });
+
+function statusFields(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text.split("\n").filter((l) => l.includes(":")).map((l) => {
+      const i = l.indexOf(":");
+      return [l.slice(0, i), l.slice(i + 1).trim()];
+    }),
+  );
+}
+
+Deno.test({
+  name:
+    "x00 run: the workload holds a default container's capabilities, no_new_privs, no blocked signal",
+  ignore: IN_VM,
+  async fn() {
+    const { file } = await policyFile("policy:\n  mode: audit\n");
+    const r = await x00(["run", "--policy", file, "--", "cat", "/proc/self/status"]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = statusFields(r.stdout);
+    assert.equal(s.CapEff, "00000000a80425fb"); // no CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE
+    assert.equal(s.CapBnd, "00000000a80425fb");
+    assert.equal(s.CapAmb, "0000000000000000");
+    assert.equal(s.NoNewPrivs, "1");
+    assert.equal(s.SigBlk, "0000000000000000");
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run: workload.user, groups and capabilities; a missing user is one line naming the field",
+  ignore: IN_VM,
+  async fn() {
+    const { dir, file } = await policyFile(
+      "policy:\n  mode: audit\nworkload:\n  user: nobody\n  groups: [44]\n  capabilities: [NET_BIND_SERVICE]\n",
+    );
+    await Deno.chmod(dir, 0o711);
+    const r = await x00(["run", "--policy", file, "--", "cat", "/proc/self/status"]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = statusFields(r.stdout);
+    assert.equal(s.Uid, "65534\t65534\t65534\t65534");
+    assert.equal(s.Groups, "44");
+    assert.equal(s.CapEff, "0000000000000400");
+    assert.equal(s.CapAmb, "0000000000000400");
+    assert.equal(s.NoNewPrivs, "1");
+
+    const bad = await policyFile("policy:\n  mode: audit\nworkload:\n  user: no-such-user-x00\n");
+    const b = await x00(["run", "--policy", bad.file, "--", "true"]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.equal(
+      b.stderr.trim(),
+      `x00: ${bad.file}: workload.user: no user 'no-such-user-x00' in /etc/passwd`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run: env sources and VAULT_TOKEN leave x00's environment (/proc/PID/environ) once read",
+  ignore: IN_VM,
+  async fn() {
+    const { dir, file } = await policyFile(BOTH("audit"));
+    const token = `hvs.${crypto.randomUUID()}`;
+    const marker = `${dir}/started`;
+    const child = new Deno.Command("deno", {
+      args: ["run", "-A", `${ROOT}mod.ts`, "run", "--policy", file, "--"]
+        .concat(["sh", "-c", `touch ${marker}; sleep 30`]),
+      env: { X00_T_SECRET: SECRET, VAULT_TOKEN: token },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      for (let i = 0; i < 300 && !(await Deno.stat(marker).catch(() => null)); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const environ = await Deno.readTextFile(`/proc/${child.pid}/environ`);
+      assert.ok(!environ.includes(SECRET), "the env source's value is gone from x00's environ");
+      assert.ok(!environ.includes(token), "VAULT_TOKEN's value is gone from x00's environ");
+      assert.ok(environ.includes("X00_T_SECRET=\0"), "only the name is left, its value zeroed");
+      assert.ok(environ.includes("PATH="), "the rest of the environment is untouched");
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
+});

@@ -56,7 +56,14 @@ async function vaultConfig(
 function policyOf(secrets: SecretSpec[], vault: VaultConfig, pollMs = 100): Policy {
   return {
     file: "test.yaml",
-    policy: { mode: "enforce", block_environ_read: true, block_mem_read: true, block_ptrace: true },
+    policy: {
+      mode: "enforce",
+      block_environ_read: true,
+      block_mem_read: true,
+      block_ptrace: true,
+      foreign_bpf: "log",
+      foreign_bpf_allow: { uids: [], cgroups: [] },
+    },
     secrets,
     audit: { output: "stderr", format: "json" },
     rotation: {
@@ -67,6 +74,7 @@ function policyOf(secrets: SecretSpec[], vault: VaultConfig, pollMs = 100): Poli
       poll_interval_ms: pollMs,
     },
     vault,
+    workload: {},
   };
 }
 

@@ -44,6 +44,10 @@ export interface StartOptions {
   mode: "enforce" | "audit";
   fork?: boolean;
   flags?: Partial<Record<"block_environ_read" | "block_mem_read" | "block_ptrace", boolean>>;
+  /** More lines of the `policy:` section, e.g. `foreign_bpf: refuse_tracing`. */
+  policyLines?: string[];
+  /** More top-level YAML, e.g. a `workload:` section. */
+  extraYaml?: string;
 }
 
 /** A random secret that exists nowhere but in memory. */
@@ -54,9 +58,12 @@ export function randomSecret(): string {
 /** Starts `x00 run` around `holder` with a secret from X00's own environment (so it is never on disk). */
 export async function startProtected(options: StartOptions): Promise<Protected> {
   const dir = await Deno.makeTempDir({ prefix: "x00-vm-" });
+  // The workload starts in this directory, possibly as another user (workload.user): it must be able to enter.
+  await Deno.chmod(dir, 0o711);
   const auditFile = `${dir}/audit.jsonl`;
   const secret = randomSecret();
-  const flags = Object.entries(options.flags ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join("");
+  const flags = Object.entries(options.flags ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join("") +
+    (options.policyLines ?? []).map((l) => `  ${l}\n`).join("");
   // The same secret twice: as an environment variable and as a sealed memfd.
   await Deno.writeTextFile(
     `${dir}/policy.yaml`,
@@ -64,7 +71,7 @@ export async function startProtected(options: StartOptions): Promise<Protected> 
       `secrets:\n` +
       `  - name: db\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { env: DB_PASSWORD }\n` +
       `  - name: db-file\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { file: DB_PASSWORD_FILE }\n` +
-      `audit:\n  output: ${auditFile}\n  format: json\n`,
+      `audit:\n  output: ${auditFile}\n  format: json\n` + (options.extraYaml ?? ""),
   );
   const env: Record<string, string> = {
     X00_TEST_SECRET: secret,
