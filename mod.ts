@@ -103,6 +103,54 @@ export function buildCli(exit: (code: number) => void): Command {
       exit(await runRun({ policyFile: o.policy, mode: o.mode, cmd, args }));
     });
 
+  program.command("agent")
+    .description(
+      "sidecar: hold the secrets and serve them over a Unix socket to processes the kernel identifies",
+    )
+    .requiredOption("--policy <file>", "policy file (YAML) with a 'clients' section")
+    .requiredOption("--socket <path>", "the Unix socket to listen on (no network listener, ever)")
+    .addOption(new Option("--mode <mode>", "override policy.mode").choices(["enforce", "audit"]))
+    .option("-v, --verbose", "on a BPF failure, print the whole verifier log")
+    .action(async (o) => {
+      verbose = o.verbose ?? false;
+      const { runAgent } = await import("./src/cli/agent.ts");
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      Deno.addSignalListener("SIGTERM", onSignal);
+      Deno.addSignalListener("SIGINT", onSignal);
+      try {
+        exit(
+          await runAgent({
+            policyFile: o.policy,
+            socket: o.socket,
+            mode: o.mode,
+            signal: stop.signal,
+          }),
+        );
+      } finally {
+        Deno.removeSignalListener("SIGTERM", onSignal);
+        Deno.removeSignalListener("SIGINT", onSignal);
+      }
+    });
+
+  program.command("exec")
+    .description(
+      "sidecar: get this process's secrets from x00 agent, then become CMD (execve in place)",
+    )
+    .requiredOption("--socket <path>", "the agent's Unix socket")
+    .option(
+      "--name <client>",
+      "the policy's client entry to be served as (default: the first that matches)",
+    )
+    .option("--wait <duration>", "how long to wait for the agent", durationArg, 10_000)
+    .argument("<cmd>", "the program to become")
+    .argument("[args...]", "its arguments (put -- before CMD)")
+    .passThroughOptions()
+    .action(async (cmd: string, args: string[], o) => {
+      const { runExec } = await import("./src/cli/exec.ts");
+      await runExec({ socket: o.socket, name: o.name, waitMs: o.wait, cmd, args });
+    });
+
   program.command("doctor")
     .description(
       "report what this kernel allows; exit 0 if enforce is possible, 3 if only audit, 4 if neither",

@@ -48,6 +48,22 @@ struct {
 	__type(value, __u8);
 } bpf_allowed_cgroups SEC(".maps");
 
+/* Listening sockets of `x00 agent` by socket inode -> the agent's family. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u64);
+	__type(value, __u32);
+} agent_sockets SEC(".maps");
+
+/* The connecting process of each accepted agent connection, on the agent's end of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct x00_client_identity);
+} client_identity SEC(".maps");
+
 #define AF_INET 2
 #define AF_INET6 10
 #define BPF_F_SLEEPABLE (1U << 4)
@@ -349,4 +365,42 @@ int BPF_PROG(socket_listen, struct socket *sock, int backlog, int ret)
 		e->target_tid = family;
 	submit(e);
 	return lsm_verdict(enforce);
+}
+
+/* A process connects to an `x00 agent` socket: record who it is, as the kernel knows it, on the agent's end of the
+ * connection (the agent reads it with the accepted descriptor), and protect it right now, before the agent sends
+ * anything. A process that is already protected keeps its family. The agent removes the protection of a client it
+ * refuses. */
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(unix_connect, struct sock *sock, struct sock *other, struct sock *newsk, int ret)
+{
+	struct x00_client_identity *id;
+	struct x00_protection prot = {}, *mine;
+	__u64 ino, uid_gid;
+	__u32 tgid, *agent;
+
+	if (ret)
+		return lsm_prior(ret);
+	ino = BPF_CORE_READ(other, sk_socket, file, f_inode, i_ino);
+	agent = bpf_map_lookup_elem(&agent_sockets, &ino);
+	if (!agent)
+		return 0;
+	id = bpf_sk_storage_get(&client_identity, newsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!id)
+		return 0; /* no identity: the agent refuses the connection */
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	uid_gid = bpf_get_current_uid_gid();
+	mine = bpf_map_lookup_elem(&protected, &tgid);
+	if (mine) {
+		prot.family = mine->family;
+	} else {
+		prot.family = tgid; /* a family of its own, distinct from the agent's */
+		bpf_map_update_elem(&protected, &tgid, &prot, BPF_NOEXIST);
+	}
+	id->cgroup_id = bpf_get_current_cgroup_id();
+	id->tgid = tgid;
+	id->uid = (__u32)uid_gid;
+	id->gid = uid_gid >> 32;
+	id->family = prot.family;
+	return 0;
 }

@@ -71,6 +71,17 @@ struct x00_inode_key {
 	__u32 pad;
 };
 
+/* What the kernel saw of the process that connected to an `x00 agent` socket (sk storage of the agent's end of the
+ * connection, read by the agent with the accepted descriptor as key). The client is protected from that moment:
+ * `family` is its protection family. */
+struct x00_client_identity {
+	__u64 cgroup_id; /* cgroup v2 id */
+	__u32 tgid;      /* in the initial pid namespace */
+	__u32 uid;       /* real uid */
+	__u32 gid;       /* real gid */
+	__u32 family;
+};
+
 /* Argument block of the `register_self` program, passed through BPF_PROG_TEST_RUN. */
 struct x00_register_args {
 	__u32 family;

@@ -29,6 +29,8 @@ const LIBC_SYMBOLS = {
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** long syscall(long number, long a1, long a2, long a3) — used for memfd_secret */
   syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
+  /** long syscall(long number, long a1, long a2, long a3, long a4) — the same function, four arguments */
+  syscall4: { name: "syscall", parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
   /** int vsnprintf(char *str, size_t size, const char *format, va_list ap) */
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   /** char *strerror_r(int errnum, char *buf, size_t buflen) (GNU variant) */
@@ -55,6 +57,24 @@ const LIBC_SYMBOLS = {
   sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** void *dlsym(void *handle, const char *symbol) */
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** int socket(int domain, int type, int protocol) */
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int bind(int fd, const struct sockaddr *addr, socklen_t len) */
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** int listen(int fd, int backlog) */
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  /** int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) — blocks */
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32", nonblocking: true },
+  /** int connect(int fd, const struct sockaddr *addr, socklen_t len) */
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** int shutdown(int fd, int how) */
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  /** ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) */
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  /** ssize_t recvmsg(int fd, struct msghdr *msg, int flags) */
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout) — blocks */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   /** ssize_t read(int fd, void *buf, size_t count) */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -282,13 +302,13 @@ const SA_RESTART = 0x10000000;
 const SIGACTION_SIZE = 152;
 
 /**
- * Runs `fork` (which must create a child on this thread, as `Deno.Command#spawn` does) so that the child starts
- * with `signal` unblocked and at its default disposition although this process keeps it blocked: for the
- * duration, this thread unblocks it with a harmless handler installed (libc's getpid, which ignores its
+ * Runs `fork` (which must create a child on this thread, as `Deno.Command#spawn` does, or exec) so that the new
+ * program starts with `signal` unblocked and at its default disposition although this process keeps it blocked:
+ * for the duration, this thread unblocks it with a harmless handler installed (libc's getpid, which ignores its
  * argument; exec resets caught signals to their default), then blocks it again and restores the previous
  * handler. An instance of `signal` that arrives meanwhile is dropped.
  */
-export function forkWithSignalUnblocked<T>(signal: number, fork: () => T): T {
+export function withSignalUnblocked<T>(signal: number, fork: () => T): T {
   const handler = libc().dlsym(null, new TextEncoder().encode("getpid\0"));
   if (handler === null) throw new LibcError("dlsym getpid", 0);
   const act = new Uint8Array(SIGACTION_SIZE);
@@ -496,14 +516,18 @@ export const PR_CAP_AMBIENT_RAISE = 2;
 export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
 /** Reads `fd` to its end (a blocking descriptor: an iterator, a pipe). */
-export function readToEnd(fd: number): Uint8Array {
+export function readToEnd(fd: number, max = Number.MAX_SAFE_INTEGER): Uint8Array {
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(65536);
+  let total = 0;
   while (true) {
     const n = check("read", libc().read(fd, buf, BigInt(buf.length)));
     if (n === 0) break;
+    total += n;
+    if (total > max) throw new LibcError("read: more data than expected", 90); // EMSGSIZE
     chunks.push(buf.slice(0, n));
   }
+  buf.fill(0);
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let off = 0;
   for (const c of chunks) {
@@ -511,4 +535,168 @@ export function readToEnd(fd: number): Uint8Array {
     off += c.length;
   }
   return out;
+}
+
+// --- Unix stream sockets with descriptor passing (x00 agent / x00 exec) ---------------------------------------
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const MSG_NOSIGNAL = 0x4000;
+const POLLIN = 1;
+const SHUT_RDWR = 2;
+
+/** struct sockaddr_un for `path` (at most 107 bytes). */
+function sockaddrUn(path: string): Uint8Array {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length > 107) throw new LibcError(`socket path ${path}`, 36); // ENAMETOOLONG
+  const addr = new Uint8Array(110);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
+  return addr;
+}
+
+/** A listening Unix stream socket bound to `path` (close-on-exec). */
+export function unixListen(path: string, backlog: number): number {
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  try {
+    check("bind", libc().bind(fd, sockaddrUn(path), 110));
+    check("listen", libc().listen(fd, backlog));
+    return fd;
+  } catch (e) {
+    close(fd);
+    throw e;
+  }
+}
+
+/** Waits for the next connection on a listening socket; the new descriptor is close-on-exec. */
+export async function unixAccept(fd: number): Promise<number> {
+  const r = await libc().accept4(fd, null, null, SOCK_CLOEXEC);
+  if (r < 0) throw new LibcError("accept4", errno());
+  return r;
+}
+
+/** Wakes and ends every accept() on `fd` (closing alone does not). */
+export function shutdownSocket(fd: number): void {
+  libc().shutdown(fd, SHUT_RDWR);
+}
+
+/** Connects a Unix stream socket (close-on-exec) to `path`. */
+export function unixConnect(path: string): number {
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (libc().connect(fd, sockaddrUn(path), 110) !== 0) {
+    const err = errno();
+    close(fd);
+    throw new LibcError(`connect ${path}`, err);
+  }
+  return fd;
+}
+
+/** struct msghdr with one iovec over `data` and a control buffer `control` (64-bit layout). */
+function msghdr(
+  data: Uint8Array,
+  control: Uint8Array | null,
+): { msg: Uint8Array; keep: Uint8Array[] } {
+  const iov = new Uint8Array(16);
+  const iv = new DataView(iov.buffer);
+  iv.setBigUint64(0, addressOf(data), true);
+  iv.setBigUint64(8, BigInt(data.length), true);
+  const msg = new Uint8Array(56);
+  const mv = new DataView(msg.buffer);
+  mv.setBigUint64(16, addressOf(iov), true); // msg_iov
+  mv.setBigUint64(24, 1n, true); // msg_iovlen
+  if (control) {
+    mv.setBigUint64(32, addressOf(control), true); // msg_control
+    mv.setBigUint64(40, BigInt(control.length), true); // msg_controllen
+  }
+  return { msg, keep: [iov, data, ...(control ? [control] : [])] };
+}
+
+/** Sends `data` with `fds` attached (SCM_RIGHTS) on the first byte, then the rest of `data`. */
+export function sendWithFds(fd: number, data: Uint8Array, fds: readonly number[]): void {
+  let control: Uint8Array | null = null;
+  if (fds.length > 0) {
+    const len = 16 + 4 * fds.length; // CMSG_LEN
+    control = new Uint8Array((len + 7) & ~7); // CMSG_SPACE
+    const cv = new DataView(control.buffer);
+    cv.setBigUint64(0, BigInt(len), true);
+    cv.setInt32(8, SOL_SOCKET, true);
+    cv.setInt32(12, SCM_RIGHTS, true);
+    fds.forEach((f, i) => cv.setInt32(16 + 4 * i, f, true));
+  }
+  const { msg, keep } = msghdr(data, control);
+  const n = check("sendmsg", libc().sendmsg(fd, msg, MSG_NOSIGNAL));
+  for (const k of keep) keepAlive(k);
+  if (n < data.length) writeAll(fd, data.subarray(n));
+}
+
+/** Receives up to `max` bytes and up to `maxFds` descriptors (close-on-exec) in one recvmsg (blocking). */
+export function recvWithFds(
+  fd: number,
+  max: number,
+  maxFds: number,
+): { data: Uint8Array; fds: number[] } {
+  const data = new Uint8Array(Math.min(max, 65536));
+  const control = new Uint8Array((16 + 4 * maxFds + 7) & ~7);
+  const { msg, keep } = msghdr(data, control);
+  const n = check("recvmsg", libc().recvmsg(fd, msg, MSG_CMSG_CLOEXEC));
+  for (const k of keep) keepAlive(k);
+  const fds: number[] = [];
+  const controlLen = Number(new DataView(msg.buffer).getBigUint64(40, true));
+  const cv = new DataView(control.buffer);
+  let off = 0;
+  while (off + 16 <= controlLen) {
+    const len = Number(cv.getBigUint64(off, true));
+    if (len < 16) break;
+    if (cv.getInt32(off + 8, true) === SOL_SOCKET && cv.getInt32(off + 12, true) === SCM_RIGHTS) {
+      for (let p = off + 16; p + 4 <= off + len; p += 4) fds.push(cv.getInt32(p, true));
+    }
+    off += (len + 7) & ~7;
+  }
+  const out = data.slice(0, n);
+  data.fill(0);
+  return { data: out, fds };
+}
+
+/** Waits until `fd` is readable, up to `timeoutMs`; false on timeout. */
+export async function waitReadable(fd: number, timeoutMs: number): Promise<boolean> {
+  const pfd = new Uint8Array(8);
+  const v = new DataView(pfd.buffer);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, POLLIN, true);
+  const r = await libc().poll(pfd, 1n, timeoutMs);
+  keepAlive(pfd);
+  if (r < 0) throw new LibcError("poll", errno());
+  return r > 0;
+}
+
+/** One read of at most `max` bytes (what is there now, after {@linkcode waitReadable}). */
+export function readAvailable(fd: number, max: number): Uint8Array {
+  const buf = new Uint8Array(max);
+  const n = check("read", libc().read(fd, buf, BigInt(max)));
+  return buf.subarray(0, n);
+}
+
+// --- pidfds: signalling a process in another pid namespace (x00 agent rotation) ----------------------------------
+
+const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_PIDFD_OPEN = 434;
+
+/** pidfd_open(2) of `pid` (close-on-exec). */
+export function pidfdOpen(pid: number): number {
+  return rawSyscall("pidfd_open", SYS_PIDFD_OPEN, BigInt(pid), 0n);
+}
+
+/** pidfd_send_signal(2). False when the process is gone (ESRCH). */
+export function pidfdSendSignal(pidfd: number, signal: number): boolean {
+  const r = Number(
+    libc().syscall4(BigInt(SYS_PIDFD_SEND_SIGNAL), BigInt(pidfd), BigInt(signal), 0n, 0n),
+  );
+  if (r === 0) return true;
+  const err = errno();
+  if (err === 3) return false; // ESRCH
+  throw new LibcError("pidfd_send_signal", err);
 }

@@ -64,8 +64,15 @@ function who(p: { pid: number; comm: string } | undefined): string {
 
 /** Describes an access event in a few words. */
 export function describeAccess(e: AccessEvent): string {
+  const p = e.bpf_program;
   const target = e.resource === "secret_file"
     ? "a protected secret file"
+    : e.resource === "bpf_load" && p
+    ? `load of a ${p.sleepable ? "sleepable " : ""}${p.type}${
+      p.attach_type ? `/${p.attach_type}` : ""
+    } BPF program '${p.name}'`
+    : e.resource === "net_listen"
+    ? `listen on ${e.address_family ?? "a network socket"}`
     : `${who(e.target)} ${e.resource}`;
   const err = e.errno ? ` (${e.errno})` : "";
   return `${who(e.accessor)} uid=${e.accessor.uid} -> ${target}: ${e.action}${err}`;
@@ -114,6 +121,14 @@ export class TableSink extends BufferedSink {
         );
       case "secret_delivered":
         return cols(e.pid, "x00", `secret ${e.secret} delivered as ${e.delivery} ${e.var}`);
+      case "client":
+        return cols(
+          e.pid ?? "-",
+          "x00",
+          `client ${e.action}${e.client ? ` as ${e.client}` : ""} uid=${e.uid ?? "-"} gid=${
+            e.gid ?? "-"
+          }${e.reason ? `: ${e.reason}` : ""}`,
+        );
     }
   }
 }

@@ -144,7 +144,23 @@ export interface SecretDeliveredEvent extends EventBase {
 }
 
 /** Any audit event. */
+/** `x00 agent` served or refused a connected process (identity as the kernel recorded it). */
+export interface ClientEvent extends EventBase {
+  type: "client";
+  action: "served" | "refused";
+  /** The policy's client entry it was served as. */
+  client?: string;
+  /** Why it was refused. */
+  reason?: string;
+  /** Kernel tgid, uid, gid and cgroup v2 id of the connecting process (absent when unidentified). */
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  cgroup_id?: string;
+}
+
 export type AuditEvent =
+  | ClientEvent
   | ExecEvent
   | ForkEvent
   | ExitEvent

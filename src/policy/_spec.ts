@@ -8,7 +8,8 @@
 
 /** The keys every mapping of the format accepts. */
 export const KEYS = {
-  root: ["policy", "secrets", "audit", "rotation", "vault", "workload"],
+  root: ["policy", "secrets", "audit", "rotation", "vault", "workload", "clients"],
+  client: ["name", "uids", "gids", "cgroups", "secrets"],
   policy: [
     "mode",
     "block_environ_read",

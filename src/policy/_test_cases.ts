@@ -38,6 +38,22 @@ const vault = "vault:\n  address: https://vault.example:8200\n";
 /** Policies with exactly the error given (the first one in document order). */
 export const INVALID_CASES: InvalidCase[] = [
   {
+    title: "a client without any identity",
+    yaml: head + "clients:\n  - { name: web }\n",
+    error:
+      "x.yaml:4:5: Cannot load policy as 'clients[0]' needs at least one of 'uids', 'gids' or 'cgroups': the identity the kernel must see",
+    path: "clients[0]",
+    schema: "rejects",
+  },
+  {
+    title: "a client naming a secret that does not exist",
+    yaml: head + "clients:\n  - { name: web, uids: [1000], secrets: [nope] }\n",
+    error:
+      "x.yaml:4:42: Cannot load policy as 'clients[0].secrets[0]' must name a secret of 'secrets': current value is \"nope\"",
+    path: "clients[0].secrets[0]",
+    schema: "accepts",
+  },
+  {
     title: "an unknown foreign_bpf value",
     yaml: head + "  foreign_bpf: refuse\n",
     error:
@@ -696,6 +712,12 @@ export const INVALID_CASES: InvalidCase[] = [
 
 /** Policies both the loader and the schema accept. */
 export const VALID_CASES: ValidCase[] = [
+  {
+    title: "agent clients by uid, gid and cgroup",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: { env: A }\n" +
+      "clients:\n  - { name: web, uids: [1000], secrets: [a] }\n  - { name: job, gids: [7], cgroups: [/kubepods.slice] }\n",
+  },
   {
     title: "foreign BPF refusal with an allow-list",
     yaml: "policy:\n  mode: enforce\n  foreign_bpf: refuse_tracing\n" +

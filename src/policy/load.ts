@@ -46,6 +46,7 @@ import {
 import type {
   AccountId,
   AuditConfig,
+  ClientPolicy,
   Delivery,
   Mode,
   Policy,
@@ -515,10 +516,15 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
   const audit = checkAudit(c, root.entries.get("audit"));
   const rotation = checkRotation(c, root.entries.get("rotation"));
   const workload = checkWorkload(c, root.entries.get("workload"));
+  const clientsEntry = root.entries.get("clients");
+  const clients = clientsEntry === undefined
+    ? undefined
+    : checkClients(c, clientsEntry, new Set((secrets ?? []).map((s) => s.name)));
 
   if (c.issues.length > 0 || !protection || !secrets || !audit || !rotation || !workload) {
     return undefined;
   }
+  if (clientsEntry !== undefined && !clients) return undefined;
   if (vaultEntry !== undefined && !vault) return undefined;
   return {
     file,
@@ -528,7 +534,86 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
     rotation,
     ...(vault ? { vault } : {}),
     workload,
+    ...(clients ? { clients } : {}),
   };
+}
+
+function checkClients(
+  c: Checker,
+  entry: Entry,
+  secretNames: ReadonlySet<string>,
+): ClientPolicy[] | undefined {
+  const node = entry.value;
+  if (node === undefined) return undefined;
+  if (!isSeq(node) || node.items.length === 0) {
+    c.invalid(entry, "a non-empty sequence of client entries");
+    return undefined;
+  }
+  const names = new Map<string, string>();
+  const out: ClientPolicy[] = [];
+  node.items.forEach((item, index) => {
+    const path = `${entry.path}[${index}]`;
+    const fields = c.mapping(c.resolve(item, path), path, KEYS.client);
+    if (fields === undefined) return;
+    const name = stringField(c, fields, "name", {
+      required: true,
+      pattern: SECRET_NAME_PATTERN,
+      expected: "a name of letters, digits, '_', '.' and '-'",
+    });
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) {
+        c.issue(
+          fields.entries.get("name")!.value,
+          `${path}.name`,
+          `is used twice: first at ${first}`,
+        );
+      }
+      names.set(name, path);
+    }
+    const ids = (key: string) =>
+      sequenceField(
+        c,
+        fields,
+        key,
+        `a sequence of ${key}`,
+        (n, p) => accountId(c, n, p, false) as number | undefined,
+      );
+    const uids = ids("uids");
+    const gids = ids("gids");
+    const cgroups = sequenceField(c, fields, "cgroups", "a sequence of cgroup paths", (n, p) => {
+      if (isScalar(n) && typeof n.value === "string" && n.value.startsWith("/")) return n.value;
+      c.issue(
+        n,
+        p,
+        `must be a cgroup v2 path such as "/kubepods.slice": current value is ${describe(n)}`,
+      );
+      return undefined;
+    });
+    const secrets = sequenceField(c, fields, "secrets", "a sequence of secret names", (n, p) => {
+      if (isScalar(n) && typeof n.value === "string" && secretNames.has(n.value)) return n.value;
+      c.issue(n, p, `must name a secret of 'secrets': current value is ${describe(n)}`);
+      return undefined;
+    });
+    if (uids === null && gids === null && cgroups === null) {
+      c.issue(
+        fields.node,
+        path,
+        "needs at least one of 'uids', 'gids' or 'cgroups': the identity the kernel must see",
+      );
+      return;
+    }
+    if (name === undefined || uids === undefined || gids === undefined) return;
+    if (cgroups === undefined || secrets === undefined) return;
+    out.push({
+      name,
+      ...(uids !== null ? { uids } : {}),
+      ...(gids !== null ? { gids } : {}),
+      ...(cgroups !== null ? { cgroups } : {}),
+      ...(secrets !== null ? { secrets } : {}),
+    });
+  });
+  return out.length === node.items.length ? out : undefined;
 }
 
 function checkProtection(c: Checker, entry: Entry): ProtectionPolicy | undefined {

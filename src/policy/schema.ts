@@ -103,6 +103,14 @@ export const policySchema: JsonSchema = {
     rotation: ref("rotation"),
     vault: ref("vault"),
     workload: ref("workload"),
+    clients: {
+      description:
+        "x00 agent only (required there): the processes it serves, by the identity the kernel recorded when " +
+        "they connected, and which secrets each receives.",
+      type: "array",
+      minItems: 1,
+      items: ref("client"),
+    },
   },
   allOf: [
     {
@@ -206,6 +214,35 @@ export const policySchema: JsonSchema = {
             "be in exactly this cgroup.",
           type: "array",
           items: { type: "string", pattern: ABSOLUTE_PATH_PATTERN },
+        },
+      },
+    },
+    client: {
+      description:
+        "One client of x00 agent. A connecting process is this client when its kernel-recorded identity " +
+        "matches every criterion given; at least one of uids, gids, cgroups is required.",
+      type: "object",
+      additionalProperties: false,
+      required: ["name"],
+      anyOf: [{ required: ["uids"] }, { required: ["gids"] }, { required: ["cgroups"] }],
+      properties: {
+        name: {
+          description: "Unique name, for events and for x00 exec --name.",
+          type: "string",
+          pattern: SECRET_NAME_PATTERN,
+        },
+        uids: { description: "Real uids it may have.", type: "array", items: id },
+        gids: { description: "Real gids it may have.", type: "array", items: id },
+        cgroups: {
+          description:
+            "cgroup v2 paths it must be in or below (e.g. /kubepods.slice/kubepods-pod<uid>.slice).",
+          type: "array",
+          items: { type: "string", pattern: ABSOLUTE_PATH_PATTERN },
+        },
+        secrets: {
+          description: "Names of the secrets it receives. Default: every secret.",
+          type: "array",
+          items: { type: "string", pattern: SECRET_NAME_PATTERN },
         },
       },
     },

@@ -32,6 +32,7 @@ Deno.test("policySchema lists exactly the keys the loader accepts", () => {
     ["policy", def("policy"), KEYS.policy],
     ["foreign_bpf_allow", def("foreign_bpf_allow"), KEYS.foreign_bpf_allow],
     ["workload", def("workload"), KEYS.workload],
+    ["client", def("client"), KEYS.client],
     ["secret", def("secret"), KEYS.secret],
     ["file_source", def("file_source"), KEYS.source.file],
     ["env_source", def("env_source"), KEYS.source.env],

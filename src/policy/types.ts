@@ -26,6 +26,20 @@ export interface ProtectionPolicy {
 /** A user or group: a name (looked up in /etc/passwd or /etc/group when X00 starts) or a number. */
 export type AccountId = string | number;
 
+/** A process `x00 agent` serves, by the identity the kernel recorded when it connected. */
+export interface ClientPolicy {
+  /** Names it in events and for `x00 exec --name`. */
+  name: string;
+  /** Its real uid must be one of these (absent: any). */
+  uids?: number[];
+  /** Its real gid must be one of these (absent: any). */
+  gids?: number[];
+  /** Its cgroup v2 path must be one of these or below one (absent: any). */
+  cgroups?: string[];
+  /** The secrets it receives (absent: every secret of the policy). */
+  secrets?: string[];
+}
+
 /** How the workload runs: identity and capabilities. */
 export interface WorkloadPolicy {
   /** The user it runs as (default: X00's own). */
@@ -148,4 +162,6 @@ export interface Policy {
   rotation: RotationConfig;
   vault?: VaultConfig;
   workload: WorkloadPolicy;
+  /** `x00 agent` only: who may receive which secrets. */
+  clients?: ClientPolicy[];
 }

@@ -7,6 +7,7 @@
  */
 import { BpfError } from "../../ffi/libbpf.ts";
 import { X00Error } from "../errors.ts";
+import type { ClientIdentity } from "../agent/authorize.ts";
 import { LoadedObject } from "./loaded_object.ts";
 
 /** How accesses are seen. */
@@ -193,6 +194,41 @@ export class AccessMonitor {
       new Uint8Array(key.buffer),
       new Uint8Array(new Uint32Array([family]).buffer),
     );
+  }
+
+  /**
+   * Makes the listening Unix socket `fd` an agent socket: from now on the kernel records who connects to it and
+   * protects them (BPF-LSM only).
+   */
+  registerAgentSocket(fd: number, family: number): void {
+    const ino = Deno.statSync(`/proc/self/fd/${fd}`).ino ?? 0;
+    this.object.map("agent_sockets").update(
+      new Uint8Array(new BigUint64Array([BigInt(ino)]).buffer),
+      new Uint8Array(new Uint32Array([family]).buffer),
+    );
+  }
+
+  /** Who connected on the accepted agent connection `fd`, as the kernel recorded it (undefined: nobody did). */
+  clientIdentity(fd: number): ClientIdentity | undefined {
+    const value = new Uint8Array(24);
+    const found = this.object.map("client_identity").lookup(
+      new Uint8Array(new Int32Array([fd]).buffer),
+      value,
+    );
+    if (!found) return undefined;
+    const v = new DataView(value.buffer);
+    return {
+      cgroupId: v.getBigUint64(0, true),
+      tgid: v.getUint32(8, true),
+      uid: v.getUint32(12, true),
+      gid: v.getUint32(16, true),
+      family: v.getUint32(20, true),
+    };
+  }
+
+  /** Removes the protection of tgid `pid` (a client the agent refused). */
+  unprotect(pid: number): void {
+    this.object.map("protected").delete(new Uint8Array(new Uint32Array([pid]).buffer));
   }
 
   /** Whether tgid `pid` is currently protected. */

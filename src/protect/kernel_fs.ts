@@ -78,3 +78,28 @@ export function cgroupId(path: string): bigint {
     });
   }
 }
+
+/**
+ * The path (relative to the cgroup2 mount) of the cgroup whose id is `id`, found by walking the cgroup tree
+ * (at most `limit` directories), or undefined.
+ */
+export function cgroupPathOf(id: bigint, limit = 20000): string | undefined {
+  const mount = cgroup2Mount();
+  if (mount === undefined) return undefined;
+  const root = mount.replace(/\/$/, "");
+  const queue = [""];
+  let seen = 0;
+  while (queue.length > 0 && seen < limit) {
+    const rel = queue.shift()!;
+    seen++;
+    try {
+      if (BigInt(Deno.statSync(root + (rel || "/")).ino ?? -1) === id) return rel || "/";
+      for (const e of Deno.readDirSync(root + (rel || "/"))) {
+        if (e.isDirectory) queue.push(`${rel}/${e.name}`);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}

@@ -6,10 +6,10 @@
  */
 import {
   close,
-  forkWithSignalUnblocked,
   readSignalFd,
   reapChildrenExcept,
   signalFd,
+  withSignalUnblocked,
 } from "../../ffi/libc.ts";
 import { inspectorSignalBlocked, SIGUSR1 } from "../hardening/inspector_signal.ts";
 import { spawnWithCredentials, type WorkloadCredentials } from "./credentials.ts";
@@ -111,7 +111,7 @@ export class Workload {
     // X00 keeps SIGUSR1 blocked (no debugger port); the workload must start with an empty mask.
     const fork = () =>
       inspectorSignalBlocked()
-        ? forkWithSignalUnblocked(SIGUSR1, () => command.spawn())
+        ? withSignalUnblocked(SIGUSR1, () => command.spawn())
         : command.spawn();
     const child = spec.credentials ? spawnWithCredentials(spec.credentials, fork) : fork();
     return new Workload(child);

@@ -34,7 +34,14 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   // Each program of the real object, loaded on its own: the LSM ones are refused, the others load here.
   const programs = new Map(lsm.programs?.map((p) => [p.name, p]));
   for (
-    const name of ["ptrace_access_check", "file_open", "ptrace_traceme", "bpf_cmd", "socket_listen"]
+    const name of [
+      "ptrace_access_check",
+      "file_open",
+      "ptrace_traceme",
+      "bpf_cmd",
+      "socket_listen",
+      "unix_connect",
+    ]
   ) {
     assert.equal(programs.get(name)?.ok, false, `${name} is refused here`);
     assert.match(programs.get(name)?.reason ?? "", /Operation not permitted/);
@@ -44,7 +51,7 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   }
   assert.match(
     lsm.detail,
-    /refused: ptrace_access_check, file_open, ptrace_traceme, bpf_cmd, socket_listen$/,
+    /refused: ptrace_access_check, file_open, ptrace_traceme, bpf_cmd, socket_listen, unix_connect$/,
   );
 
   assert.equal(check("tp_btf_ringbuf").ok, true);

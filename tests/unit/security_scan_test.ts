@@ -35,7 +35,7 @@ Deno.test("scan_secrets.sh finds a private key and a Vault token, and passes the
 });
 
 Deno.test("deploy/kubernetes: policies load, containers drop ALL and use a read-only root", async () => {
-  for (const name of ["run-example.yaml", "audit-daemonset.yaml"]) {
+  for (const name of ["run-example.yaml", "audit-daemonset.yaml", "sidecar.yaml"]) {
     const text = await Deno.readTextFile(`${ROOT}deploy/kubernetes/${name}`);
     const docs = text.split(/^---$/m).map((d) => parse(d) as Record<string, unknown>);
     for (const doc of docs) {
@@ -43,13 +43,18 @@ Deno.test("deploy/kubernetes: policies load, containers drop ALL and use a read-
       if (data["policy.yaml"]) {
         const policy = parsePolicy(data["policy.yaml"], `${name}:policy.yaml`);
         assert.equal(policy.policy.mode, "enforce");
-        assert.notEqual(policy.workload.user, undefined, "the app does not run as X00's user");
+        if (name === "sidecar.yaml") {
+          assert.ok(policy.clients && policy.clients.length > 0, "the agent names its clients");
+        } else {
+          assert.notEqual(policy.workload.user, undefined, "the app does not run as X00's user");
+        }
       }
       const spec = (doc.spec ?? {}) as Record<string, unknown>;
       const pod = ((spec.template as Record<string, unknown>)?.spec ?? spec) as {
         containers?: { securityContext?: Record<string, unknown> }[];
+        initContainers?: { securityContext?: Record<string, unknown> }[];
       };
-      for (const c of pod.containers ?? []) {
+      for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
         const sc = c.securityContext ?? {};
         assert.equal(sc.readOnlyRootFilesystem, true, name);
         assert.equal(sc.allowPrivilegeEscalation, false, name);
