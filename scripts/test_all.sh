@@ -19,6 +19,9 @@ deno lint
 deno check mod.ts src/ tests/ bench/ scripts/
 step "unit, host and Vault tests"
 deno test --allow-all src/ tests/unit/ tests/host/ tests/run/ tests/vault/
+step "image: built offline from Debian packages (buildah), its root file system run read-only with chroot"
+bash scripts/build_image.sh
+deno test --allow-all tests/image/
 step "VM tests (qemu, BPF-LSM)"
 bash scripts/vm_test.sh
 step "all tests passed in $(( $(date +%s) - start ))s"

@@ -56,7 +56,8 @@ import {
   type VaultSourceEvent,
   type VaultSources,
 } from "../secrets/vault_source.ts";
-import { openAuditSink, WITHHELD_VARS } from "./run.ts";
+import { dropMainThreadCapabilities } from "../workload/credentials.ts";
+import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** How long a connected client has to send its request. */
@@ -152,6 +153,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
       throw new X00Error("Cannot protect x00 agent itself: the kernel did not register it");
     }
     monitor.protectObjects(family);
+    dropMainThreadCapabilities(); // loaded and attached: CAP_SYS_ADMIN, CAP_PERFMON, ... leave the main thread
     prctl(PR_SET_DUMPABLE, 0n);
     setrlimit(RLIMIT_CORE, 1n);
     const m = monitor;
@@ -183,7 +185,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
       vault = await createVaultSources(policy, {
         env: ownEnv,
         mode,
-        logger: (level, message) => log(`x00: vault ${level}: ${message}`),
+        logger: vaultLogger(log),
       });
     }
     const sources = createSources(policy.secrets, vault?.factory, (name) => taken.get(name));

@@ -48,7 +48,11 @@ import {
   Workload,
 } from "../workload/supervisor.ts";
 import { takeFromEnvironment } from "../hardening/own_environment.ts";
-import { checkCredentials, resolveCredentials } from "../workload/credentials.ts";
+import {
+  checkCredentials,
+  dropMainThreadCapabilities,
+  resolveCredentials,
+} from "../workload/credentials.ts";
 import { cgroupId } from "../protect/kernel_fs.ts";
 import { requireBpf } from "./privileges.ts";
 
@@ -76,6 +80,20 @@ export interface RunOptions {
   ) => Promise<VaultSources | undefined>;
 }
 
+/**
+ * Vault client log lines as `x00: vault LEVEL: ...` status lines. Debug lines (every lease renewal, every retry
+ * wait) only with X00_DEBUG set: by default the status stream carries what needs attention.
+ */
+export function vaultLogger(
+  log: (line: string) => void,
+): (level: "debug" | "info" | "warn" | "error", message: string) => void {
+  const debug = Deno.env.get("X00_DEBUG") !== undefined;
+  return (level, message) => {
+    if (level === "debug" && !debug) return;
+    log(`x00: vault ${level}: ${message}`);
+  };
+}
+
 /** The real Vault integration: `vault:` section overridden by the VAULT_* variables of `env`. */
 function defaultVault(
   env: Record<string, string>,
@@ -86,7 +104,7 @@ function defaultVault(
   return createVaultSources(policy, {
     env,
     mode,
-    logger: (level, message) => log(`x00: vault ${level}: ${message}`),
+    logger: vaultLogger(log),
   });
 }
 
@@ -204,6 +222,8 @@ export async function runRun(options: RunOptions): Promise<number> {
     }
     // X00's programs, maps and links are its own from here on: no other process gets a descriptor of them.
     monitor.protectObjects(family);
+    // Loaded and attached: what only loading needed (CAP_SYS_ADMIN, CAP_PERFMON, ...) leaves the main thread.
+    dropMainThreadCapabilities(credentials.capabilities);
     prctl(PR_SET_DUMPABLE, 0n); // X00 holds secrets and credentials: no core dumps, root-owned /proc entries
     setrlimit(RLIMIT_CORE, 1n); // 1 = no core dump at all, not even to a pipe; inherited by the workload
     const m = monitor;

@@ -139,8 +139,36 @@ export async function loadTlsMaterial(
     }
     out.clientCert = cert;
     out.clientKey = key;
+    checkUsable(cert, key, files.clientCert, files.clientKey);
   }
   return out;
+}
+
+/**
+ * Whether Deno's TLS stack (rustls) takes this client certificate and key: it refuses some that OpenSSL, Vault and
+ * curl accept, with messages about "peer" certificates. Checked here, where the files are known, so the error
+ * names them and says what to do.
+ */
+function checkUsable(cert: string, key: string, certPath: string, keyPath: string): void {
+  let client: Deno.HttpClient;
+  try {
+    client = Deno.createHttpClient({ cert, key });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const why = /UnsupportedCertVersion/.test(reason)
+      ? "it is an X.509 v1 certificate, which Deno's TLS (rustls) does not accept: reissue it as v3 " +
+        "(e.g. openssl x509 -req ... -extfile <(printf 'extendedKeyUsage=clientAuth'))"
+      : /key/i.test(reason)
+      ? `the key does not fit or cannot be used (${
+        reason.replace(/^invalid peer certificate: /, "")
+      })`
+      : reason.replace(/^invalid peer certificate: /, "");
+    throw new VaultError(
+      `Cannot use client certificate file '${certPath}' with key file '${keyPath}': ${why}`,
+      { kind: "config", cause: err },
+    );
+  }
+  client.close();
 }
 
 function checkValidity(pem: string, path: string, now: Date): void {

@@ -283,3 +283,30 @@ export function spawnWithCredentials<T>(creds: WorkloadCredentials, spawn: () =>
     prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL));
   }
 }
+
+/** What X00's main thread keeps once its programs are loaded: CAP_BPF (every bpf(2) call on its maps),
+ * CAP_SYS_PTRACE (naming other users' executables in events), and a default container's set (what it may hand
+ * to a workload, including CAP_SETPCAP, CAP_SETUID, CAP_SETGID and CAP_KILL to start, signal and restart it). */
+export function retainedCapabilities(): bigint {
+  return defaultCapabilities() | (1n << 39n) | (1n << 19n);
+}
+
+/**
+ * Drops from the calling thread (X00's main thread: it runs all of X00's JavaScript and forks the workload) every
+ * capability outside {@linkcode retainedCapabilities}: CAP_SYS_ADMIN, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_MODULE
+ * and the rest are gone from it for good. Deno's other threads keep theirs (capabilities are per thread and Deno
+ * runs no code of X00's choosing there). `forWorkload`: capabilities the policy lets the workload keep, which
+ * the main thread must keep to hand them on. Returns the capabilities dropped.
+ */
+export function dropMainThreadCapabilities(forWorkload = 0n): bigint {
+  const caps = threadCapget();
+  const keep = retainedCapabilities() | forWorkload;
+  const dropped = caps.permitted & ~keep;
+  if (dropped === 0n) return 0n;
+  threadCapset({
+    effective: caps.effective & keep,
+    permitted: caps.permitted & keep,
+    inheritable: caps.inheritable & keep,
+  });
+  return dropped;
+}

@@ -231,6 +231,28 @@ export async function denoDirForNobody(): Promise<string> {
   return dir;
 }
 
+let nobodyProject: string | undefined;
+
+/**
+ * A copy of the project that nobody can read (mod.ts, deno.json, deno.lock, src/, ffi/, bpf/objects/), made once
+ * per run: the clone itself may live under /root (mode 0700, Debian's default), which nobody cannot enter.
+ */
+export async function projectForNobody(): Promise<string> {
+  if (nobodyProject) return nobodyProject;
+  const root = new URL("../../", import.meta.url).pathname;
+  const dir = Deno.makeTempDirSync({ prefix: "x00-nobody-project-" });
+  Deno.mkdirSync(`${dir}/bpf`);
+  for (const item of ["mod.ts", "deno.json", "deno.lock", "src", "ffi", "bpf/objects"]) {
+    const cp = await runCommand("cp", ["-r", `${root}${item}`, `${dir}/${item}`]);
+    assert.equal(cp.code, 0, cp.stderr);
+  }
+  const chmod = await runCommand("chmod", ["-R", "a+rX", dir]);
+  assert.equal(chmod.code, 0, chmod.stderr);
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  nobodyProject = dir;
+  return dir;
+}
+
 /** The lines of a text, without the empty one after the final newline. */
 export function lines(text: string): string[] {
   const all = text.split("\n");

@@ -10,6 +10,7 @@ import {
   denoDirForNobody,
   lines,
   marker,
+  projectForNobody,
   requireRoot,
   ROOT,
   runCommand,
@@ -260,6 +261,7 @@ Deno.test("x00 audit --no-exec --no-access has nothing to do: exit code 2", asyn
 Deno.test("x00 audit as nobody exits 77 with one line naming CAP_BPF", async () => {
   requireRoot();
   const denoDir = await denoDirForNobody();
+  const project = await projectForNobody();
   const r = await runCommand("setpriv", [
     ...AS_NOBODY,
     "env",
@@ -269,11 +271,11 @@ Deno.test("x00 audit as nobody exits 77 with one line naming CAP_BPF", async () 
     Deno.execPath(),
     "run",
     "-A",
-    MOD,
+    `${project}/mod.ts`,
     "audit",
     "--duration",
     "1s",
-  ], { cwd: ROOT, clearEnv: true, env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } });
+  ], { cwd: project, clearEnv: true, env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } });
   assert.equal(r.code, 77, r.stderr);
   assertOneLineError(r.stderr, /^x00: x00 audit needs CAP_BPF .*permission denied$/);
   assert.equal(r.stdout, "");

@@ -57,6 +57,62 @@ Deno.test("loadTlsMaterial() refuses an expired client certificate before connec
   );
 });
 
+Deno.test("loadTlsMaterial() names the files of an X.509 v1 client certificate and says how to fix it", async () => {
+  const c = await certs();
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = async (args: string[]) => {
+      const r = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    };
+    // What `openssl x509 -req` makes without extensions: a v1 certificate (Vault and curl accept it).
+    await run([
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "v1.key",
+      "-out",
+      "v1.csr",
+      "-subj",
+      "/CN=v1",
+    ]);
+    await run([
+      "x509",
+      "-req",
+      "-in",
+      "v1.csr",
+      "-CA",
+      c.caCert,
+      "-CAkey",
+      c.caKey,
+      "-CAcreateserial",
+      "-out",
+      "v1.pem",
+      "-days",
+      "2",
+    ]);
+    const err = await rejection(
+      loadTlsMaterial({
+        caCert: c.caCert,
+        clientCert: `${dir}/v1.pem`,
+        clientKey: `${dir}/v1.key`,
+      }),
+    );
+    assert.ok(err instanceof VaultError);
+    assert.equal(err.kind, "config");
+    assert.equal(
+      err.message.split(":")[0],
+      `Cannot use client certificate file '${dir}/v1.pem' with key file '${dir}/v1.key'`,
+    );
+    assert.match(err.message, /X\.509 v1 certificate.*reissue it as v3/);
+    assert.ok(!/peer/.test(err.message), "it is X00's own certificate, not the peer's");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("VaultClient hints at the client certificate when the server refuses it", async () => {
   const c = await certs();
   const server = await startServer();
