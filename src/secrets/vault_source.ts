@@ -329,11 +329,26 @@ export class VaultSourceError extends X00Error {
   }
 }
 
+/** Failures that are about Vault as a whole, whichever request met them. */
+const SERVER_STATE_KINDS: ReadonlySet<string> = new Set([
+  "sealed",
+  "standby",
+  "uninitialized",
+  "connection",
+  "timeout",
+  "tls",
+]);
+
 function wrap(name: string, err: unknown, path?: string): VaultSourceError {
   if (err instanceof VaultSourceError) return err;
   if (err instanceof VaultError) {
     const m = /^Cannot (?:read|write to) '(.+?)' in Vault: (.*)$/s.exec(err.message);
     if (m && path !== undefined && m[1] === path) {
+      return new VaultSourceError(name, m[2]!, err.kind, { cause: err, path });
+    }
+    // The state of Vault itself (sealed, standby, unreachable) is not about the internal request that met it
+    // (often the token lookup): it is reported against the secret being read.
+    if (m && path !== undefined && SERVER_STATE_KINDS.has(err.kind)) {
       return new VaultSourceError(name, m[2]!, err.kind, { cause: err, path });
     }
     const reason = err.message.replace(/^Cannot (read|write to) /, "cannot $1 ");

@@ -414,14 +414,24 @@ export class VaultClient {
       const parsed: unknown = JSON.parse(bodyText);
       const errors = (parsed as { errors?: unknown } | null)?.errors;
       if (Array.isArray(errors)) {
-        return errors.filter((e): e is string => typeof e === "string").map((e) => this.clean(e))
-          .filter((e) => e !== "").slice(0, 3);
+        return errors.filter((e): e is string => typeof e === "string").flatMap(unwrapMultiError)
+          .map((e) => this.clean(e)).filter((e) => e !== "").slice(0, 3);
       }
     } catch {
       // not JSON: say nothing about the body
     }
     return [];
   }
+}
+
+/**
+ * Vault wraps many errors with go-multierror: `"1 error occurred:\n\t* permission denied\n\n"`. Returns the
+ * errors inside (or the text itself).
+ */
+export function unwrapMultiError(text: string): string[] {
+  const m = /^\d+ errors? occurred:\s*\n/.exec(text);
+  if (!m) return [text.trim()];
+  return text.slice(m[0].length).split(/\n?\t\* /).map((e) => e.trim()).filter((e) => e !== "");
 }
 
 function withAttempts(

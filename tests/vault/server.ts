@@ -603,7 +603,10 @@ export class VaultTestServer {
       );
     }
 
-    if (!this.#allowed(entry, path)) return this.#error(res, 403, ["permission denied"]);
+    // An ACL denial: Vault wraps it with go-multierror.
+    if (!this.#allowed(entry, path)) {
+      return this.#error(res, 403, ["1 error occurred:\n\t* permission denied\n\n"]);
+    }
     const mountName = path.split("/")[0] ?? "";
     const engine = this.#mounts.get(mountName);
     if (engine === undefined) {

@@ -9,6 +9,7 @@ import {
   splitPemCertificates,
   VaultError,
 } from "../../src/vault/mod.ts";
+import { unwrapMultiError } from "../../src/vault/client.ts";
 import { Redactor } from "../../src/vault/_redact.ts";
 
 Deno.test("readVaultEnv() reads every VAULT_* variable and ignores empty ones", () => {
@@ -128,4 +129,12 @@ Deno.test("classifyTransportError() tells TLS failures apart and says what to se
 Deno.test("splitPemCertificates() splits a bundle", () => {
   const block = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
   assert.equal(splitPemCertificates(`${block}\n${block}\n`).length, 2);
+});
+
+Deno.test("unwrapMultiError() takes the errors out of Vault's go-multierror text", () => {
+  assert.deepEqual(unwrapMultiError("1 error occurred:\n\t* permission denied\n\n"), [
+    "permission denied",
+  ]);
+  assert.deepEqual(unwrapMultiError("2 errors occurred:\n\t* a\n\t* b\n\n"), ["a", "b"]);
+  assert.deepEqual(unwrapMultiError("permission denied"), ["permission denied"]);
 });

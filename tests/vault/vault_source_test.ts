@@ -335,7 +335,8 @@ Deno.test("fetchAll() reports an unreachable Vault with exit code 5", async () =
     assert.ok(err instanceof X00Error && err.exitCode === ExitCode.SECRET_UNAVAILABLE);
     assert.match(
       err.message,
-      /Cannot fetch secret 'a' from Vault: cannot read 'auth\/token\/lookup-self'.*connection refused/,
+      // Reported against the secret being read, not the token lookup that met the failure first.
+      /^Cannot fetch secret 'a' from Vault path 'secret\/data\/a': Cannot reach Vault at .*connection refused/,
     );
   } finally {
     await vault.close();
