@@ -17,10 +17,14 @@ async function lsmRefused(): Promise<boolean> {
   return report.checks.find((c: { id: string }) => c.id === "bpf_lsm")?.ok === false;
 }
 
-async function x00(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
+async function x00(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+) {
   const cmd = new Deno.Command("deno", {
     args: ["run", "-A", `${ROOT}mod.ts`, ...args],
     env: options.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -307,7 +311,8 @@ Deno.test({
       "policy:\n  mode: audit\nworkload:\n  user: nobody\n  groups: [44]\n  capabilities: [NET_BIND_SERVICE]\n",
     );
     await Deno.chmod(dir, 0o711);
-    const r = await x00(["run", "--policy", file, "--", "cat", "/proc/self/status"]);
+    // The workload starts in x00's working directory: one nobody can enter, wherever the clone lives.
+    const r = await x00(["run", "--policy", file, "--", "cat", "/proc/self/status"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const s = statusFields(r.stdout);
     assert.equal(s.Uid, "65534\t65534\t65534\t65534");
