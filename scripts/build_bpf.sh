@@ -29,7 +29,7 @@ for src in bpf/*.bpf.c; do
   name=$(basename "$src" .bpf.c)
   # -ffile-prefix-map keeps the build directory out of the object, so builds are reproducible.
   "$CLANG" -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$ARCH -I "bpf/vmlinux/$ARCH" -I bpf \
-    -ffile-prefix-map="$PWD/=" -c "$src" -o "$out/$name.bpf.o"
+    -ffile-prefix-map="$PWD=." -c "$src" -o "$out/$name.bpf.o"
   "$STRIP" -g "$out/$name.bpf.o"
 done
 
