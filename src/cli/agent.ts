@@ -42,7 +42,7 @@ import { loadPolicy } from "../policy/mod.ts";
 import type { Mode, Policy } from "../policy/types.ts";
 import { AccessMonitor } from "../protect/access_monitor.ts";
 import { EventLoop } from "../protect/event_loop.ts";
-import { cgroupId, cgroupPathOf } from "../protect/kernel_fs.ts";
+import { cgroupPathOf } from "../protect/kernel_fs.ts";
 import {
   createSources,
   envSourceVariables,
@@ -58,6 +58,7 @@ import {
 } from "../secrets/vault_source.ts";
 import { dropMainThreadCapabilities } from "../workload/credentials.ts";
 import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
+import { monitorOptions } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** How long a connected client has to send its request. */
@@ -112,15 +113,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
   const mode: Mode = options.mode ?? policy.policy.mode;
   const enforce = mode === "enforce";
   requireBpf("agent");
-  const cgroupIds = policy.policy.foreign_bpf_allow.cgroups.map((path, i) => {
-    try {
-      return cgroupId(path);
-    } catch (e) {
-      throw new UsageError(
-        `${policy.file}: policy.foreign_bpf_allow.cgroups[${i}]: ${(e as Error).message}`,
-      );
-    }
-  });
+  const accessOptions = monitorOptions(policy, enforce, false);
 
   const audit = openAuditSink(policy.audit);
   const emit = (e: AuditEvent) => {
@@ -137,16 +130,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
   const served = new ServedProcesses();
   try {
     // 1. BPF-LSM, in both modes: the kernel is what tells the agent who connected.
-    monitor = await AccessMonitor.start({
-      enforce,
-      auditAll: false,
-      blockEnvironRead: policy.policy.block_environ_read,
-      blockMemRead: policy.policy.block_mem_read,
-      blockPtrace: policy.policy.block_ptrace,
-      allowFallback: false,
-      foreignBpf: policy.policy.foreign_bpf,
-      foreignBpfAllow: { uids: policy.policy.foreign_bpf_allow.uids, cgroupIds },
-    });
+    monitor = await AccessMonitor.start(accessOptions);
     if (!enforce) log("x00: WARNING: mode audit — accesses to clients are logged, NOT blocked");
     const family = getpid();
     if (monitor.protectSelf(family, true) === 0) {

@@ -53,7 +53,7 @@ import {
   dropMainThreadCapabilities,
   resolveCredentials,
 } from "../workload/credentials.ts";
-import { cgroupId } from "../protect/kernel_fs.ts";
+import { monitorOptions } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** The lowest descriptor number of the link references the workload inherits (out of the way of stdio and of
@@ -167,15 +167,7 @@ export async function runRun(options: RunOptions): Promise<number> {
     throw new UsageError(`${policy.file}: ${(e as Error).message}`, { cause: e });
   }
   checkCredentials(credentials);
-  const cgroupIds = policy.policy.foreign_bpf_allow.cgroups.map((path, i) => {
-    try {
-      return cgroupId(path);
-    } catch (e) {
-      throw new UsageError(
-        `${policy.file}: policy.foreign_bpf_allow.cgroups[${i}]: ${(e as Error).message}`,
-      );
-    }
-  });
+  const accessOptions = monitorOptions(policy, enforce, !enforce);
 
   const audit = openAuditSink(policy.audit);
   const emit = (e: AuditEvent) => {
@@ -197,16 +189,7 @@ export async function runRun(options: RunOptions): Promise<number> {
   });
   try {
     // 1. Kernel protection first. In enforce mode a kernel without BPF-LSM ends here: nothing fetched.
-    monitor = await AccessMonitor.start({
-      enforce,
-      auditAll: false,
-      blockEnvironRead: policy.policy.block_environ_read,
-      blockMemRead: policy.policy.block_mem_read,
-      blockPtrace: policy.policy.block_ptrace,
-      allowFallback: !enforce,
-      foreignBpf: policy.policy.foreign_bpf,
-      foreignBpfAllow: { uids: policy.policy.foreign_bpf_allow.uids, cgroupIds },
-    });
+    monitor = await AccessMonitor.start(accessOptions);
     if (!enforce) {
       log(
         `x00: WARNING: mode audit — accesses to the workload are logged, NOT blocked` +
