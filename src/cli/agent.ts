@@ -48,6 +48,7 @@ import {
   envSourceVariables,
   fetchAll,
   prepareDelivery,
+  templatesOver,
   zeroSecret,
 } from "../secrets/mod.ts";
 import type { FetchedSecret } from "../secrets/source.ts";
@@ -242,6 +243,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
         const delivery = prepareDelivery(specs, secrets, {
           baseEnv: {},
           removeVars: [],
+          templates: templatesOver(policy.templates, new Set(specs.map((s) => s.name))),
           protectFd: (memfd) => m.protectSecretFd(memfd, identity!.family),
         });
         try {

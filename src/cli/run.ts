@@ -254,6 +254,7 @@ export async function runRun(options: RunOptions): Promise<number> {
         delivery = prepareDelivery(policy.secrets, fetched, {
           baseEnv: Deno.env.toObject(),
           removeVars: [...envSourceVariables(policy.secrets), ...WITHHELD_VARS],
+          templates: policy.templates,
           protectFd: (fd) => m.protectSecretFd(fd, family),
         });
       } finally {

@@ -8,7 +8,7 @@
 
 /** The keys every mapping of the format accepts. */
 export const KEYS = {
-  root: ["policy", "secrets", "audit", "rotation", "vault", "workload", "clients"],
+  root: ["policy", "secrets", "templates", "audit", "rotation", "vault", "workload", "clients"],
   client: ["name", "uids", "gids", "cgroups", "secrets"],
   policy: [
     "mode",
@@ -20,13 +20,15 @@ export const KEYS = {
   ],
   foreign_bpf_allow: ["uids", "cgroups"],
   workload: ["user", "group", "groups", "capabilities"],
-  secret: ["name", "source", "delivery", "keys"],
+  secret: ["name", "source", "delivery", "keys", "all_keys"],
+  template: ["name", "template", "delivery"],
   source: {
     file: ["type", "path"],
     env: ["type", "var"],
     vault: ["type", "engine", "mount", "path", "key", "version"],
   },
   delivery: ["env", "file"],
+  all_keys: ["env", "file"],
   audit: ["output", "format"],
   rotation: ["on_change", "signal", "stop_signal", "grace_period", "poll_interval"],
   vault: [

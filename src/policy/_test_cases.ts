@@ -331,18 +331,158 @@ export const INVALID_CASES: InvalidCase[] = [
       "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
       "    delivery: { env: DB }\n    keys: { username: { env: DB_USER } }\n",
     error:
-      "x.yaml:9:5: Cannot load policy as 'secrets[0]' must have either 'delivery' or 'keys', " +
-      "not both",
+      "x.yaml:9:5: Cannot load policy as 'secrets[0]' must have one of 'delivery', 'keys' or " +
+      "'all_keys', not several",
     path: "secrets[0]",
     schema: "rejects",
   },
   {
-    title: "neither 'delivery' nor 'keys'",
+    title: "neither a delivery nor a template that reads the secret",
     yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n",
-    error: "x.yaml:4:5: Cannot load policy as 'secrets[0]' must have 'delivery' (one value) or " +
-      "'keys' (several keys of a Vault secret)",
+    error: "x.yaml:4:5: Cannot load policy as 'secrets[0]' must have 'delivery' (one value), " +
+      "'keys' (several keys of a Vault secret) or 'all_keys' (every key of a Vault secret), or be read " +
+      "by a template",
     path: "secrets[0]",
+    schema: "accepts",
+  },
+  {
+    title: "'all_keys' with a file source",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: file, path: /a }\n" +
+      "    all_keys: { env: A_ }\n",
+    error: "x.yaml:6:5: Cannot load policy as 'secrets[0].all_keys' is only allowed for Vault " +
+      'sources: current source type is "file"',
+    path: "secrets[0].all_keys",
     schema: "rejects",
+  },
+  {
+    title: "'all_keys' with a Vault 'key'",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v1, mount: kv, path: db, key: a }\n" +
+      "    all_keys: { env: DB_ }\n",
+    error:
+      "x.yaml:7:64: Cannot load policy as 'secrets[0].source.key' is not allowed with 'all_keys' " +
+      "(every key is delivered)",
+    path: "secrets[0].source.key",
+    schema: "rejects",
+  },
+  {
+    title: "an 'all_keys' prefix that is not a variable name",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "    all_keys: { env: 1DB }\n",
+    error: "x.yaml:8:22: Cannot load policy as 'secrets[0].all_keys.env' must be a variable name " +
+      'prefix such as DB_: current value is "1DB"',
+    path: "secrets[0].all_keys.env",
+    schema: "rejects",
+  },
+  {
+    title: "a variable inside an 'all_keys' prefix",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "    all_keys: { env: DB_ }\n" +
+      "  - name: b\n    source: { type: env, var: B }\n    delivery: { env: DB_HOST }\n",
+    error: "x.yaml:11:22: Cannot load policy as 'secrets[1].delivery.env' must not start with " +
+      "\"DB_\", the all_keys prefix of 'secrets[0].all_keys.env': a key of that secret could deliver " +
+      "the same variable",
+    path: "secrets[1].delivery.env",
+    schema: "accepts",
+  },
+  {
+    title: "overlapping 'all_keys' prefixes",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "    all_keys: { env: DB_ }\n" +
+      "  - name: db2\n    source: { type: vault, engine: kv-v1, mount: kv, path: db }\n" +
+      "    all_keys: { file: DB_F_ }\n",
+    error: "x.yaml:11:23: Cannot load policy as 'secrets[1].all_keys.file' must not overlap the " +
+      "all_keys prefix \"DB_\" of 'secrets[0].all_keys.env': two secrets could deliver the same variable",
+    path: "secrets[1].all_keys.file",
+    schema: "accepts",
+  },
+  {
+    title: "a template with a syntax error, at its line and column",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "    keys: { user: { env: U } }\n" +
+      "templates:\n  - name: dsn\n    delivery: { file: DSN_FILE }\n    template: |\n" +
+      "      host=db\n      user={{ db:user | upper }}\n",
+    error: "x.yaml:14:25: Cannot load policy as 'templates[0].template' is not a valid template: " +
+      'unknown filter "upper }}": known filters are trim, json, url, base64',
+    path: "templates[0].template",
+    schema: "accepts",
+  },
+  {
+    title: "a template that is not closed",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n" +
+      "templates:\n  - name: t\n    template: 'x={{ a '\n    delivery: { env: T }\n",
+    error: "x.yaml:8:18: Cannot load policy as 'templates[0].template' is not a valid template: " +
+      "'{{' is not closed by '}}'",
+    path: "templates[0].template",
+    schema: "accepts",
+  },
+  {
+    title: "a template reading an unknown secret",
+    yaml: head +
+      "secrets:\n  - name: api\n    source: { type: env, var: A }\n    delivery: { env: A }\n" +
+      "templates:\n  - name: t\n    template: 'k={{ apj }}'\n    delivery: { env: T }\n",
+    error:
+      "x.yaml:9:18: Cannot load policy as 'templates[0].template' reads 'apj', which is not a " +
+      "secret of 'secrets': did you mean 'api'?",
+    path: "templates[0].template",
+    schema: "accepts",
+  },
+  {
+    title: "a template reading a key of a single-value secret",
+    yaml: head + "secrets:\n  - name: api\n    source: { type: env, var: A }\n" +
+      "templates:\n  - name: t\n    template: 'k={{ api:token }}'\n    delivery: { env: T }\n",
+    error:
+      "x.yaml:8:18: Cannot load policy as 'templates[0].template' reads key 'token' of 'api', an " +
+      "env source with one value: write {{ api }}",
+    path: "templates[0].template",
+    schema: "accepts",
+  },
+  {
+    title: "a template reading a Vault secret without a key",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "templates:\n  - name: t\n    template: 'k={{ db }}'\n" +
+      "    delivery: { env: T }\n",
+    error:
+      "x.yaml:10:18: Cannot load policy as 'templates[0].template' reads 'db' without a key, but " +
+      "it is a Vault secret: name the key, as in {{ db:password }}",
+    path: "templates[0].template",
+    schema: "accepts",
+  },
+  {
+    title: "a template named like a secret",
+    yaml: head + "secrets:\n  - name: a\n    source: { type: env, var: A }\n" +
+      "templates:\n  - name: a\n    template: '{{ a }}'\n    delivery: { env: T }\n",
+    error:
+      "x.yaml:7:11: Cannot load policy as 'templates[0].name' must be unique among secrets and " +
+      "templates: \"a\" is already used by 'secrets[0]'",
+    path: "templates[0].name",
+    schema: "accepts",
+  },
+  {
+    title: "a template delivering a variable a secret delivers",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: { env: T }\n" +
+      "templates:\n  - name: t\n    template: '{{ a }}'\n    delivery: { env: T }\n",
+    error: "x.yaml:10:22: Cannot load policy as 'templates[0].delivery.env' must not deliver a " +
+      "variable twice: \"T\" is already delivered by 'secrets[0].delivery.env'",
+    path: "templates[0].delivery.env",
+    schema: "accepts",
+  },
+  {
+    title: "a template without a secret",
+    yaml: head +
+      "secrets:\n  - name: a\n    source: { type: env, var: A }\n    delivery: { env: A }\n" +
+      "templates:\n  - name: t\n    template: 'static'\n    delivery: { env: T }\n",
+    error:
+      "x.yaml:9:16: Cannot load policy as 'templates[0].template' reads no secret: a template " +
+      "must insert at least one value, as in {{ NAME }}",
+    path: "templates[0].template",
+    schema: "accepts",
   },
   {
     title: "a delivery with both 'env' and 'file'",
@@ -712,6 +852,25 @@ export const INVALID_CASES: InvalidCase[] = [
 
 /** Policies both the loader and the schema accept. */
 export const VALID_CASES: ValidCase[] = [
+  {
+    title: "templates over Vault keys and a file, and a secret only templates read",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "  - name: ca\n    source: { type: file, path: /run/ca.pem }\n    delivery: { file: CA_FILE }\n" +
+      "templates:\n  - name: dsn\n" +
+      "    template: 'postgres://{{ db:username }}:{{ db:password | url }}@db/app'\n" +
+      "    delivery: { env: DATABASE_URL }\n  - name: creds.json\n    template: |\n" +
+      '      {"user": {{ db:username | json }}, "ca": {{ ca | trim | json }}, "x": {{ "{{" }}}\n' +
+      "    delivery: { file: CREDS_FILE }\n",
+  },
+  {
+    title: "all_keys with env and file prefixes",
+    yaml: head + vault +
+      "secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n" +
+      "    all_keys: { env: DB_ }\n" +
+      "  - name: tls\n    source: { type: vault, engine: kv-v1, mount: kv, path: tls }\n" +
+      "    all_keys: { file: TLS_ }\n",
+  },
   {
     title: "agent clients by uid, gid and cgroup",
     yaml: head +

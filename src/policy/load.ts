@@ -19,6 +19,7 @@ import {
   type YAMLMap,
 } from "yaml";
 import { PolicyError, PolicyFileError, type PolicyIssue } from "./errors.ts";
+import { parseTemplate } from "./template.ts";
 import { CAPABILITY_NAMES, capabilityNumber } from "../protect/capabilities.ts";
 import {
   ABSOLUTE_PATH_PATTERN,
@@ -54,6 +55,7 @@ import type {
   RotationConfig,
   SecretSpec,
   Source,
+  TemplateSpec,
   VaultAuthConfig,
   VaultConfig,
   VaultSource,
@@ -132,7 +134,7 @@ export function parsePolicy(text: string, fileName: string): Policy {
     uniqueKeys: false, // the checker reports duplicates itself, with their field path
     version: "1.2",
   });
-  const c = new Checker(fileName, lineCounter, doc);
+  const c = new Checker(fileName, lineCounter, doc, text);
   const problems: YAMLError[] = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
     for (const problem of problems) c.yamlIssue(problem);
@@ -203,10 +205,21 @@ class Checker {
   readonly #lineCounter: LineCounter;
   readonly #doc: Document;
 
-  constructor(file: string, lineCounter: LineCounter, doc: Document) {
+  readonly #text: string;
+
+  constructor(file: string, lineCounter: LineCounter, doc: Document, text: string) {
     this.#file = file;
     this.#lineCounter = lineCounter;
     this.#doc = doc;
+    this.#text = text;
+  }
+
+  /**
+   * Reports `message` at offset `at` of a string scalar's value: exact for plain and quoted one-line scalars
+   * without escapes and for literal block scalars (`|`), else at the scalar's start.
+   */
+  issueInScalar(node: Scalar, at: number, path: string, message: string): void {
+    this.issueAt(scalarOffset(node, at, this.#text), path, message);
   }
 
   issueAt(offset: number, path: string, message: string): void {
@@ -310,6 +323,33 @@ class Checker {
       `must be ${expected}: current value is ${current}`,
     );
   }
+}
+
+function scalarOffset(node: Scalar, at: number, text: string): number {
+  const [start, end] = node.range ?? [0, 0];
+  const value = String(node.value);
+  const raw = text.slice(start, end);
+  if (node.type === "PLAIN" && raw === value) return start + at;
+  if (
+    (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") && raw.slice(1, -1) === value
+  ) {
+    return start + 1 + at;
+  }
+  if (node.type === "BLOCK_LITERAL") {
+    const before = value.slice(0, at).split("\n");
+    const line = before.length - 1;
+    const column = before[line]!.length;
+    const lines = raw.split("\n"); // [header, content lines...]
+    const indent = Math.min(
+      ...lines.slice(1).filter((l) => l.trim() !== "").map((l) => l.length - l.trimStart().length),
+    );
+    if (line + 1 < lines.length && Number.isFinite(indent)) {
+      let offset = start;
+      for (let i = 0; i <= line; i++) offset += lines[i]!.length + 1;
+      return offset + indent + column;
+    }
+  }
+  return start;
 }
 
 function offsetOf(node: unknown): number {
@@ -512,7 +552,10 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
 
   const vaultEntry = root.entries.get("vault");
   const vault = vaultEntry === undefined ? undefined : checkVault(c, vaultEntry, protection?.mode);
-  const secrets = checkSecrets(c, root.entries.get("secrets"), vaultEntry !== undefined);
+  const seen = newSeen();
+  const secrets = checkSecrets(c, root.entries.get("secrets"), vaultEntry !== undefined, seen);
+  const templates = checkTemplates(c, root.entries.get("templates"), secrets ?? [], seen);
+  checkDeliveredOnce(c, seen);
   const audit = checkAudit(c, root.entries.get("audit"));
   const rotation = checkRotation(c, root.entries.get("rotation"));
   const workload = checkWorkload(c, root.entries.get("workload"));
@@ -521,7 +564,10 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
     ? undefined
     : checkClients(c, clientsEntry, new Set((secrets ?? []).map((s) => s.name)));
 
-  if (c.issues.length > 0 || !protection || !secrets || !audit || !rotation || !workload) {
+  if (
+    c.issues.length > 0 || !protection || !secrets || !templates || !audit || !rotation ||
+    !workload
+  ) {
     return undefined;
   }
   if (clientsEntry !== undefined && !clients) return undefined;
@@ -530,6 +576,7 @@ function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined 
     file,
     policy: protection,
     secrets,
+    templates,
     audit,
     rotation,
     ...(vault ? { vault } : {}),
@@ -925,6 +972,8 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
 /** Where a name or a variable was first used, for "already used by" messages. */
 interface FirstUse {
   path: string;
+  /** The value node, for messages about it. */
+  node?: unknown;
 }
 
 /** What earlier entries of `secrets:` used. */
@@ -933,12 +982,33 @@ interface Seen {
   vars: Map<string, FirstUse>;
   /** The `type` node and path of every Vault source. */
   vaultSources: { node: unknown; path: string }[];
+  /** Entries without a delivery of their own (allowed when a template reads them). */
+  undelivered: { node: unknown; path: string; name: string | undefined }[];
+  /** `all_keys` prefixes. */
+  prefixes: { prefix: string; path: string; node: unknown }[];
+  /** Names of the secrets templates read. */
+  readByTemplates: Set<string>;
+  /** A template could not be parsed: which secrets templates read is not known. */
+  templatesIncomplete?: boolean;
+}
+
+/** A fresh {@linkcode Seen}. */
+function newSeen(): Seen {
+  return {
+    names: new Map(),
+    vars: new Map(),
+    vaultSources: [],
+    undelivered: [],
+    prefixes: [],
+    readByTemplates: new Set(),
+  };
 }
 
 function checkSecrets(
   c: Checker,
   entry: Entry | undefined,
   hasVault: boolean,
+  seen: Seen,
 ): SecretSpec[] | undefined {
   if (entry === undefined) return [];
   const node = entry.value;
@@ -947,7 +1017,6 @@ function checkSecrets(
     c.invalid(entry, "a sequence of secret entries");
     return undefined;
   }
-  const seen: Seen = { names: new Map(), vars: new Map(), vaultSources: [] };
   const secrets: SecretSpec[] = [];
   node.items.forEach((item, index) => {
     const path = `${entry.path}[${index}]`;
@@ -998,16 +1067,51 @@ function checkSecret(
   const deliveries = new Map<string, Delivery>();
   let complete = source !== undefined && name !== undefined;
 
-  if (deliveryEntry && keysEntry) {
-    c.issue(keysEntry.key, path, `must have either 'delivery' or 'keys', not both`);
-    complete = false;
-  } else if (!deliveryEntry && !keysEntry) {
+  const allKeysEntry = fields.entries.get("all_keys");
+  let allKeys: SecretSpec["all_keys"];
+  const forms = [deliveryEntry, keysEntry, allKeysEntry].filter((e) => e !== undefined);
+  if (forms.length > 1) {
     c.issue(
-      fields.node,
+      forms[1]!.key,
       path,
-      `must have 'delivery' (one value) or 'keys' (several keys of a Vault secret)`,
+      `must have one of 'delivery', 'keys' or 'all_keys', not several`,
     );
     complete = false;
+  } else if (forms.length === 0) {
+    // Allowed when a template reads it: checked once templates are known.
+    seen.undelivered.push({ node: fields.node, path, name });
+  } else if (allKeysEntry) {
+    if (source !== undefined && source.spec.type !== "vault") {
+      c.issue(
+        allKeysEntry.key,
+        allKeysEntry.path,
+        `is only allowed for Vault sources: current source type is ${
+          JSON.stringify(source.spec.type)
+        }`,
+      );
+      complete = false;
+    } else if (source?.spec.type === "vault" && source.spec.key !== undefined) {
+      const keyEntry = source.fields.entries.get("key")!;
+      c.issue(
+        keyEntry.key,
+        keyEntry.path,
+        `is not allowed with 'all_keys' (every key is delivered)`,
+      );
+      complete = false;
+    }
+    const d = checkDelivery(
+      c,
+      allKeysEntry,
+      new Map(),
+      "a variable name prefix such as DB_",
+      KEYS.all_keys,
+    );
+    if (d === undefined) complete = false;
+    else {
+      allKeys = { kind: d.kind, prefix: d.var };
+      const node = (allKeysEntry.value as YAMLMap).get(d.kind, true);
+      seen.prefixes.push({ prefix: d.var, path: `${allKeysEntry.path}.${d.kind}`, node });
+    }
   } else if (deliveryEntry) {
     const delivery = checkDelivery(c, deliveryEntry, seen.vars);
     let key = "";
@@ -1066,7 +1170,7 @@ function checkSecret(
     }
   }
   if (!complete || source === undefined || name === undefined) return undefined;
-  return { name, source: source.spec, deliveries };
+  return { name, source: source.spec, deliveries, ...(allKeys ? { all_keys: allKeys } : {}) };
 }
 
 const ALL_SOURCE_KEYS = [...new Set(Object.values(KEYS.source).flat())];
@@ -1139,8 +1243,10 @@ function checkDelivery(
   c: Checker,
   entry: Entry,
   vars: Map<string, FirstUse>,
+  expected = ENV_NAME.expected,
+  known: readonly string[] = KEYS.delivery,
 ): Delivery | undefined {
-  const fields = c.mapping(entry.value, entry.path, KEYS.delivery);
+  const fields = c.mapping(entry.value, entry.path, known);
   if (fields === undefined) return undefined;
   const kinds = [...fields.entries.keys()] as ("env" | "file")[];
   if (kinds.length !== 1) {
@@ -1154,7 +1260,7 @@ function checkDelivery(
     return undefined;
   }
   const kind = kinds[0]!;
-  const name = stringField(c, fields, kind, ENV_NAME);
+  const name = stringField(c, fields, kind, { ...ENV_NAME, expected });
   if (name === undefined) return undefined;
   const varEntry = fields.entries.get(kind)!;
   const first = vars.get(name);
@@ -1168,6 +1274,162 @@ function checkDelivery(
     );
     return undefined;
   }
-  vars.set(name, { path: varEntry.path });
+  vars.set(name, { path: varEntry.path, node: varEntry.value });
   return { kind, var: name };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Templates
+
+function checkTemplates(
+  c: Checker,
+  entry: Entry | undefined,
+  secrets: readonly SecretSpec[],
+  seen: Seen,
+): TemplateSpec[] | undefined {
+  if (entry === undefined) return [];
+  const node = entry.value;
+  if (node === undefined) return undefined;
+  if (!isSeq(node)) {
+    c.invalid(entry, "a sequence of template entries");
+    return undefined;
+  }
+  const secretNames = new Set(seen.names.keys());
+  const out: TemplateSpec[] = [];
+  node.items.forEach((item, index) => {
+    const path = `${entry.path}[${index}]`;
+    const fields = c.mapping(c.resolve(item, path), path, KEYS.template);
+    if (fields === undefined) return;
+    const name = stringField(c, fields, "name", {
+      required: true,
+      pattern: SECRET_NAME_PATTERN,
+      expected: "a name of letters, digits, '_', '.' and '-', starting with a letter or digit",
+    });
+    if (name !== undefined) {
+      const first = seen.names.get(name);
+      const nameEntry = fields.entries.get("name")!;
+      if (first) {
+        c.issue(
+          nameEntry.value,
+          nameEntry.path,
+          `must be unique among secrets and templates: ${
+            JSON.stringify(name)
+          } is already used by '${first.path}'`,
+        );
+      } else {
+        seen.names.set(name, { path });
+      }
+    }
+    const text = stringField(c, fields, "template", { required: true });
+    const deliveryEntry = fields.entries.get("delivery");
+    if (deliveryEntry === undefined) c.missing(fields, "delivery");
+    const delivery = deliveryEntry && checkDelivery(c, deliveryEntry, seen.vars);
+    if (text === undefined) return;
+    const textEntry = fields.entries.get("template")!;
+    const at = (offset: number, message: string) =>
+      c.issueInScalar(
+        textEntry.value as Scalar,
+        offset,
+        textEntry.path,
+        `Cannot load policy as '${textEntry.path}' ${message}`,
+      );
+    const parsed = parseTemplate(text);
+    if (!parsed.ok) {
+      at(parsed.error.offset, `is not a valid template: ${parsed.error.message}`);
+      seen.templatesIncomplete = true; // which secrets it reads is unknown
+      return;
+    }
+    const read: string[] = [];
+    let ok = true;
+    for (const part of parsed.parts) {
+      if (part.kind !== "value") continue;
+      seen.readByTemplates.add(part.secret);
+      const spec = secrets.find((s) => s.name === part.secret);
+      if (spec === undefined) {
+        ok = false;
+        if (secretNames.has(part.secret)) continue; // the entry has an error of its own
+        const isTemplate = seen.names.has(part.secret);
+        at(
+          part.offset,
+          isTemplate
+            ? `reads template '${part.secret}': a template reads secrets, not other templates`
+            : `reads '${part.secret}', which is not a secret of 'secrets': ${
+              suggest(part.secret, [...secretNames])
+            }`,
+        );
+        continue;
+      }
+      let key = part.key;
+      const src = spec.source;
+      if (src.type !== "vault" && key !== "") {
+        at(
+          part.offset,
+          `reads key '${key}' of '${spec.name}', a${
+            src.type === "env" ? "n" : ""
+          } ${src.type} source with one value: write {{ ${spec.name} }}`,
+        );
+        ok = false;
+        continue;
+      }
+      if (src.type === "vault" && key === "") {
+        if (src.key === undefined) {
+          at(
+            part.offset,
+            `reads '${spec.name}' without a key, but it is a Vault secret: name the key, as in {{ ${spec.name}:password }}`,
+          );
+          ok = false;
+          continue;
+        }
+        key = src.key;
+        part.key = key;
+      }
+      const keys = spec.template_keys ?? [];
+      if (!keys.includes(key)) keys.push(key);
+      spec.template_keys = keys;
+      if (!read.includes(spec.name)) read.push(spec.name);
+    }
+    if (ok && read.length === 0) {
+      at(0, "reads no secret: a template must insert at least one value, as in {{ NAME }}");
+      ok = false;
+    }
+    if (!ok || name === undefined || delivery === undefined) return;
+    out.push({ name, parts: parsed.parts, secrets: read, delivery });
+  });
+  return out.length === node.items.length ? out : undefined;
+}
+
+/** Every secret delivered somewhere; no variable both named and inside an `all_keys` prefix. */
+function checkDeliveredOnce(c: Checker, seen: Seen): void {
+  for (const u of seen.undelivered) {
+    if (seen.templatesIncomplete) break;
+    if (u.name !== undefined && seen.readByTemplates.has(u.name)) continue;
+    c.issue(
+      u.node,
+      u.path,
+      "must have 'delivery' (one value), 'keys' (several keys of a Vault secret) or 'all_keys' " +
+        "(every key of a Vault secret), or be read by a template",
+    );
+  }
+  seen.prefixes.forEach((p, i) => {
+    for (const [name, use] of seen.vars) {
+      if (!name.startsWith(p.prefix)) continue;
+      c.issue(
+        use.node,
+        use.path,
+        `must not start with ${
+          JSON.stringify(p.prefix)
+        }, the all_keys prefix of '${p.path}': a key of that secret could deliver the same variable`,
+      );
+    }
+    for (const q of seen.prefixes.slice(0, i)) {
+      if (!p.prefix.startsWith(q.prefix) && !q.prefix.startsWith(p.prefix)) continue;
+      c.issue(
+        p.node,
+        p.path,
+        `must not overlap the all_keys prefix ${
+          JSON.stringify(q.prefix)
+        } of '${q.path}': two secrets could deliver the same variable`,
+      );
+    }
+  });
 }

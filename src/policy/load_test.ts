@@ -122,6 +122,7 @@ vault:
         auth: { method: "token" },
       },
       workload: {},
+      templates: [],
     } satisfies Policy,
   );
 });

@@ -99,6 +99,13 @@ export const policySchema: JsonSchema = {
       items: ref("secret"),
       default: [],
     },
+    templates: {
+      description:
+        "Values built from several secrets (a DSN, a .pgpass, a properties file), delivered like secrets.",
+      type: "array",
+      items: ref("template"),
+      default: [],
+    },
     audit: ref("audit"),
     rotation: ref("rotation"),
     vault: ref("vault"),
@@ -293,6 +300,7 @@ export const policySchema: JsonSchema = {
         },
         source: ref("source"),
         delivery: ref("delivery"),
+        all_keys: ref("all_keys"),
         keys: {
           description:
             "Vault sources only: several keys of one Vault secret, each delivered on its own. Exclusive with " +
@@ -303,11 +311,28 @@ export const policySchema: JsonSchema = {
           additionalProperties: ref("delivery"),
         },
       },
-      oneOf: [{ required: ["delivery"] }, { required: ["keys"] }],
+      not: {
+        description:
+          "At most one of delivery, keys and all_keys (none: a template must read the secret).",
+        anyOf: [
+          { required: ["delivery", "keys"] },
+          { required: ["delivery", "all_keys"] },
+          { required: ["keys", "all_keys"] },
+        ],
+      },
       allOf: [
         {
           description: "'keys' needs a Vault source without 'key'.",
           if: { required: ["keys"] },
+          then: {
+            properties: {
+              source: { type: "object", properties: { type: { const: "vault" }, key: false } },
+            },
+          },
+        },
+        {
+          description: "'all_keys' needs a Vault source without 'key'.",
+          if: { required: ["all_keys"] },
           then: {
             properties: {
               source: { type: "object", properties: { type: { const: "vault" }, key: false } },
@@ -406,6 +431,51 @@ export const policySchema: JsonSchema = {
           then: { properties: { version: false } },
         },
       ],
+    },
+    all_keys: {
+      description:
+        "Vault sources only: every key of the secret, each in the variable PREFIX + the key in upper case with " +
+        "characters other than A-Z, 0-9 and _ replaced by _ (envconsul's sanitize and upcase). No other " +
+        "variable may start with the prefix. Exclusive with 'delivery' and 'keys'.",
+      type: "object",
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        env: {
+          description: "Each key's value in a variable named PREFIX + KEY.",
+          type: "string",
+          pattern: ENV_NAME_PATTERN,
+        },
+        file: {
+          description:
+            "Each key's value in a sealed memfd whose path is in the variable PREFIX + KEY.",
+          type: "string",
+          pattern: ENV_NAME_PATTERN,
+        },
+      },
+    },
+    template: {
+      description:
+        "A value built from secrets of the policy, delivered like a secret: text with {{ NAME }}, " +
+        '{{ NAME:KEY }}, {{ "literal" }} and filters | trim, | json, | url, | base64. A missing key or an ' +
+        "unknown secret is an error when the policy is loaded, never an empty value.",
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "template", "delivery"],
+      properties: {
+        name: {
+          description: "Unique among secrets and templates; appears in audit events.",
+          type: "string",
+          pattern: SECRET_NAME_PATTERN,
+        },
+        template: {
+          description: "The template text (see docs/policy.md, Templates).",
+          type: "string",
+          minLength: 1,
+        },
+        delivery: ref("delivery"),
+      },
     },
     delivery: {
       description: "Where the value goes in the workload: exactly one of env or file.",

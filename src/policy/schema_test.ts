@@ -38,6 +38,8 @@ Deno.test("policySchema lists exactly the keys the loader accepts", () => {
     ["env_source", def("env_source"), KEYS.source.env],
     ["vault_source", def("vault_source"), KEYS.source.vault],
     ["delivery", def("delivery"), KEYS.delivery],
+    ["all_keys", def("all_keys"), KEYS.all_keys],
+    ["template", def("template"), KEYS.template],
     ["audit", def("audit"), KEYS.audit],
     ["rotation", def("rotation"), KEYS.rotation],
     ["vault", def("vault"), KEYS.vault],

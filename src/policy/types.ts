@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { TemplatePart } from "./template.ts";
+
 /** `enforce` denies and logs; `audit` allows and logs. */
 export type Mode = "enforce" | "audit";
 
@@ -99,6 +101,21 @@ export interface SecretSpec {
    * Vault sources with `delivery` it is `{ [source.key]: delivery }`, with `keys:` one entry per key.
    */
   deliveries: Map<string, Delivery>;
+  /** `all_keys:` (Vault sources): every key of the secret, each as `prefix` + its normalised name. */
+  all_keys?: { kind: "env" | "file"; prefix: string };
+  /** Keys that templates read beyond `deliveries` (`""`: the single value); absent when none. */
+  template_keys?: string[];
+}
+
+/** One entry of `templates:`: a value built from secrets of the policy, delivered like a secret. */
+export interface TemplateSpec {
+  /** Unique among secrets and templates; appears in audit events. */
+  name: string;
+  /** The parsed template. */
+  parts: TemplatePart[];
+  /** The secrets it reads (names, in order of first use). */
+  secrets: string[];
+  delivery: Delivery;
 }
 
 /** The `audit:` section. */
@@ -162,6 +179,8 @@ export interface Policy {
   rotation: RotationConfig;
   vault?: VaultConfig;
   workload: WorkloadPolicy;
+  /** Values built from secrets (`templates:`); empty when none. */
+  templates: TemplateSpec[];
   /** `x00 agent` only: who may receive which secrets. */
   clients?: ClientPolicy[];
 }

@@ -15,7 +15,8 @@ import {
   MFD_CLOEXEC,
   writeAll,
 } from "../../ffi/libc.ts";
-import type { SecretSpec } from "../policy/types.ts";
+import type { Delivery, SecretSpec, TemplateSpec } from "../policy/types.ts";
+import { allKeysVariables, renderTemplate } from "./render.ts";
 import type { FetchedSecret } from "./source.ts";
 
 /** The name every secret memfd gets: neutral, because memfd names show in /proc/PID/maps and fd links. */
@@ -34,6 +35,8 @@ export interface DeliveryOptions {
   baseEnv: Record<string, string>;
   /** Variables removed from `baseEnv` (env-source variables, X00's credentials). */
   removeVars: string[];
+  /** Templates rendered over the fetched secrets (they must read only secrets of `specs`). */
+  templates?: readonly TemplateSpec[];
   /** Called with each sealed memfd before it is made inheritable (registers it with the kernel side). */
   protectFd?: (fd: number) => void;
 }
@@ -92,6 +95,16 @@ export function prepareDelivery(
       }
     }
   };
+  const deliver = (name: string, delivery: Delivery, value: Uint8Array) => {
+    if (delivery.kind === "env") {
+      env[delivery.var] = new TextDecoder().decode(value);
+    } else {
+      const fd = sealedMemfd(value, options.protectFd);
+      fds.push(fd);
+      env[delivery.var] = `/proc/self/fd/${fd}`;
+    }
+    records.push({ secret: name, delivery: delivery.kind, var: delivery.var });
+  };
   try {
     for (const spec of specs) {
       const secret = fetched.get(spec.name);
@@ -101,14 +114,21 @@ export function prepareDelivery(
         if (!value) {
           throw new Error(`secret '${spec.name}' has no key '${key}'`);
         }
-        if (delivery.kind === "env") {
-          env[delivery.var] = new TextDecoder().decode(value);
-        } else {
-          const fd = sealedMemfd(value, options.protectFd);
-          fds.push(fd);
-          env[delivery.var] = `/proc/self/fd/${fd}`;
+        deliver(spec.name, delivery, value);
+      }
+      if (spec.all_keys !== undefined) {
+        const kind = spec.all_keys.kind;
+        for (const [key, name] of allKeysVariables(spec, secret)) {
+          deliver(spec.name, { kind, var: name }, secret.values.get(key)!);
         }
-        records.push({ secret: spec.name, delivery: delivery.kind, var: delivery.var });
+      }
+    }
+    for (const template of options.templates ?? []) {
+      const value = renderTemplate(template, fetched);
+      try {
+        deliver(template.name, template.delivery, value);
+      } finally {
+        value.fill(0);
       }
     }
   } catch (e) {
@@ -116,4 +136,15 @@ export function prepareDelivery(
     throw e;
   }
   return { env, fds, records, closeFds };
+}
+
+/**
+ * The templates of `templates` that read only secrets of `secrets` (what a client of `x00 agent` that receives
+ * `secrets` also receives).
+ */
+export function templatesOver(
+  templates: readonly TemplateSpec[],
+  secrets: ReadonlySet<string>,
+): TemplateSpec[] {
+  return templates.filter((t) => t.secrets.every((s) => secrets.has(s)));
 }

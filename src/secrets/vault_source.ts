@@ -405,8 +405,10 @@ export class VaultSecretSource implements SecretSource {
   readonly name: string;
   /** The entry's Vault source. */
   readonly source: VaultSource;
-  /** The keys delivered (`""`: the whole data object as JSON). */
+  /** The keys delivered or read by templates (`""`: the whole data object as JSON). */
   readonly keys: readonly string[];
+  /** Whether every key of the secret is delivered (`all_keys`), `keys` included. */
+  readonly allKeys: boolean;
   #client: VaultClient;
   #logger: Logger;
   #keeper: LeaseKeeper | undefined;
@@ -424,7 +426,8 @@ export class VaultSecretSource implements SecretSource {
     }
     this.name = spec.name;
     this.source = spec.source;
-    this.keys = [...spec.deliveries.keys()];
+    this.keys = [...new Set([...spec.deliveries.keys(), ...(spec.template_keys ?? [])])];
+    this.allKeys = spec.all_keys !== undefined;
     this.#client = client;
     this.#logger = options.logger ?? client.logger;
   }
@@ -567,6 +570,12 @@ export class VaultSecretSource implements SecretSource {
       }
       const v = data[key];
       values.set(key, enc.encode(typeof v === "string" ? v : JSON.stringify(v)));
+    }
+    if (this.allKeys) {
+      for (const [key, v] of Object.entries(data)) {
+        if (values.has(key)) continue;
+        values.set(key, enc.encode(typeof v === "string" ? v : JSON.stringify(v)));
+      }
     }
     return version !== undefined ? { values, version } : { values };
   }

@@ -272,3 +272,112 @@ Deno.test({
     }
   },
 });
+
+/** A policy with one KV v2 secret `db` delivered with all_keys and read by three templates. */
+async function templatePolicy(server: VaultTestServer, dir: string, extra = ""): Promise<string> {
+  const c = await certs();
+  await Deno.writeTextFile(`${dir}/token`, server.createToken({ policies: POLICIES }));
+  const file = `${dir}/policy.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `policy:\n  mode: audit\n` +
+      `secrets:\n  - name: db\n    source: { type: vault, engine: kv-v2, mount: secret, path: db }\n` +
+      `    all_keys: { env: DB_ }\n` +
+      `templates:\n` +
+      `  - name: dsn\n` +
+      `    template: "postgres://{{ db:username }}:{{ db:password | url }}@{{ db:db-host }}/app"\n` +
+      `    delivery: { env: DATABASE_URL }\n` +
+      `  - name: pgpass\n    template: |\n      {{ db:db-host }}:5432:app:{{ db:username }}:{{ db:password }}\n` +
+      `    delivery: { file: PGPASSFILE }\n` +
+      `  - name: creds\n    template: '{"password": {{ db:password | json }}}'\n` +
+      `    delivery: { file: CREDS_FILE }\n` +
+      extra +
+      `audit:\n  output: ${dir}/audit.jsonl\n` +
+      `rotation:\n  on_change: restart\n  grace_period: 2s\n  poll_interval: 1s\n` +
+      `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
+      `  client_key: ${c.clientKey}\n  max_retries: 1\n  timeout: 2s\n` +
+      `  auth:\n    method: token\n    token_file_path: ${dir}/token\n`,
+  );
+  return file;
+}
+
+Deno.test({
+  name:
+    "x00 run delivers templates and all_keys from Vault and renders them again when the secret rotates",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-tpl-" });
+    try {
+      server.putKvV2("secret", "db", {
+        username: "app",
+        password: 'p@ss:w/rd"1',
+        "db-host": "db.internal",
+      });
+      const policy = await templatePolicy(server, dir);
+      const x = startX00(
+        policy,
+        `echo "START url=$DATABASE_URL host=$DB_DB_HOST user=$DB_USERNAME pw=$DB_PASSWORD ` +
+          `pgpass=$(cat "$PGPASSFILE") creds=$(cat "$CREDS_FILE") fd=$PGPASSFILE"; ` +
+          `while :; do sleep 0.2; done`,
+      );
+      const first = await x.waitLine(/^START /);
+      assert.equal(
+        first.replace(/ fd=.*$/, ""),
+        "START url=postgres://app:p%40ss%3Aw%2Frd%221@db.internal/app host=db.internal user=app " +
+          'pw=p@ss:w/rd"1 pgpass=db.internal:5432:app:app:p@ss:w/rd"1 creds={"password": "p@ss:w/rd\\"1"}',
+      );
+      assert.match(first, / fd=\/proc\/self\/fd\/\d+$/, "file deliveries are memfds");
+      server.putKvV2("secret", "db", { username: "app", password: "two", "db-host": "db2" });
+      const second = await x.waitLine(/^START url=postgres:\/\/app:two@db2\/app /);
+      assert.match(second, / pgpass=db2:5432:app:app:two creds=\{"password": "two"\} /);
+      assert.equal(await x.finish(), 143);
+      const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+      for (const v of ["p@ss", "p%40ss", "two"]) {
+        assert.ok(!x.stderr.includes(v) && !audit.includes(v), `no value in x00's output: ${v}`);
+      }
+      const delivered = audit.split("\n").filter((l) => l.includes('"secret_delivered"'));
+      for (const name of ["dsn", "pgpass", "creds"]) {
+        assert.ok(delivered.some((l) => l.includes(`"secret":"${name}"`)), `${name} delivered`);
+      }
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run does not start the workload when a template reads a key the Vault secret lacks (exit 5)",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-tpl-" });
+    try {
+      server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
+      const policy = await templatePolicy(
+        server,
+        dir,
+        `  - name: port\n    template: "{{ db:port }}"\n    delivery: { env: PORT }\n`,
+      );
+      const x = startX00(policy, `echo STARTED`);
+      const code = await x.child.status.then((s) => s.code);
+      await x.finish();
+      assert.equal(code, 5, x.stderr);
+      assert.ok(!x.lines.includes("STARTED"), "the workload never starts");
+      assert.match(
+        x.stderr,
+        /Cannot fetch secret 'db' from Vault path 'secret\/data\/db': no key 'port' \(keys present: db-host, password, username\)/,
+      );
+      assert.ok(!x.stderr.includes("pw"), "no value in the message");
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

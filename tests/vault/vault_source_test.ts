@@ -75,6 +75,7 @@ function policyOf(secrets: SecretSpec[], vault: VaultConfig, pollMs = 100): Poli
     },
     vault,
     workload: {},
+    templates: [],
   };
 }
 
