@@ -27,8 +27,11 @@ export async function runPolicyCheck(file: string): Promise<number> {
   try {
     const policy = await loadPolicy(file);
     const count = policy.secrets.length;
+    const templates = policy.templates.length;
     console.log(
-      `${file}: ok (${count} ${count === 1 ? "secret" : "secrets"}, mode ${policy.policy.mode})`,
+      `${file}: ok (${count} ${count === 1 ? "secret" : "secrets"}` +
+        (templates > 0 ? `, ${templates} ${templates === 1 ? "template" : "templates"}` : "") +
+        `, mode ${policy.policy.mode})`,
     );
     return 0;
   } catch (error) {

@@ -191,6 +191,63 @@ async function execTrue(agent: { socket: string }, extra: string[] = []) {
 
 Deno.test({
   name:
+    "x00 agent serves a template over a client's secrets as a protected memfd; a client without them gets none",
+  ignore: !IN_VM,
+  async fn() {
+    const agent = await startAgent(
+      "enforce",
+      "  - { name: app, uids: [65534], secrets: [db] }\n  - { name: ops, uids: [0], secrets: [other] }\n",
+      {
+        secretsYaml:
+          `  - name: db\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { env: DB_PASSWORD }\n` +
+          `  - name: other\n    source: { type: env, var: X00_TEST_SECRET }\n    delivery: { env: OTHER }\n`,
+        extraYaml:
+          `templates:\n  - name: dsn\n    template: "pw={{ db }}"\n    delivery: { file: DB_PASSWORD_FILE }\n`,
+      },
+    );
+    try {
+      const { child, ready, field } = await execHolder(agent);
+      try {
+        assert.match(ready, /^READY /, `holder did not start: ${ready}`);
+        const pid = field("pid");
+        assert.equal(field("len"), agent.secret.length + 3, "the rendered template: pw=SECRET");
+        for (
+          const args of [
+            ["open", `/proc/${pid}/fd/${field("fd")}`],
+            ["open", `/proc/${pid}/mem`, String(field("addr")), String(field("len"))],
+            ["getfd", String(pid), String(field("fd"))],
+          ]
+        ) {
+          const r = await attack(...args);
+          assert.ok(!r.ok, `${args.join(" ")} must be refused: ${r.text}`);
+          assert.ok(!r.text.includes(agent.secret));
+        }
+        const r = await execTrue(agent, ["--name", "ops"]);
+        assert.equal(r.code, 0, r.stderr);
+        const delivered = agent.events().filter((e) => e.type === "secret_delivered");
+        assert.deepEqual(
+          delivered.filter((e) => e.pid === pid).map((e) => e.secret).sort(),
+          ["db", "dsn"],
+        );
+        assert.deepEqual(
+          delivered.filter((e) => e.pid !== pid).map((e) => e.secret),
+          ["other"],
+          "a client without db gets no template over it",
+        );
+      } finally {
+        child.kill("SIGKILL");
+        await child.status;
+        await child.stdout.cancel().catch(() => {});
+        await child.stderr.cancel().catch(() => {});
+      }
+    } finally {
+      await agent.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "x00 agent refuses a process the policy does not name: one line, exit 3, the command never runs",
   ignore: !IN_VM,
   async fn() {
