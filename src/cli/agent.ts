@@ -59,6 +59,7 @@ import {
 } from "../secrets/vault_source.ts";
 import { dropMainThreadCapabilities } from "../workload/credentials.ts";
 import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
+import { logLevelFrom } from "./log_level.ts";
 import { monitorOptions } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
@@ -103,6 +104,7 @@ function isPidfd(fd: number): boolean {
 /** Runs the agent until `options.signal` aborts; returns the exit code. */
 export async function runAgent(options: AgentOptions): Promise<number> {
   const log = options.log ?? ((l: string) => console.error(l));
+  const logLevel = logLevelFrom(Deno.env.toObject());
   const policy: Policy = await loadPolicy(options.policyFile);
   if (policy.clients === undefined) {
     throw new UsageError(
@@ -170,7 +172,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
       vault = await createVaultSources(policy, {
         env: ownEnv,
         mode,
-        logger: vaultLogger(log),
+        logger: vaultLogger(log, logLevel),
       });
     }
     const sources = createSources(policy.secrets, vault?.factory, (name) => taken.get(name));

@@ -19,6 +19,7 @@ import {
   setrlimit,
 } from "../../ffi/libc.ts";
 import { ExitCode, PermissionError, UsageError, X00Error } from "../errors.ts";
+import { type LogLevel, logLevelFrom, shown } from "./log_level.ts";
 import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
 import { type EventSink, JsonLinesSink, TableSink } from "../events/sink.ts";
 import { nowRfc3339 } from "../events/time.ts";
@@ -81,15 +82,15 @@ export interface RunOptions {
 }
 
 /**
- * Vault client log lines as `x00: vault LEVEL: ...` status lines. Debug lines (every lease renewal, every retry
- * wait) only with X00_DEBUG set: by default the status stream carries what needs attention.
+ * Vault client log lines as `x00: vault LEVEL: ...` status lines, from `X00_LOG_LEVEL` up (default: warnings and
+ * errors, so routine logins and renewals are silent unless asked for; see `log_level.ts`).
  */
 export function vaultLogger(
   log: (line: string) => void,
-): (level: "debug" | "info" | "warn" | "error", message: string) => void {
-  const debug = Deno.env.get("X00_DEBUG") !== undefined;
+  threshold: LogLevel = logLevelFrom(Deno.env.toObject()),
+): (level: LogLevel, message: string) => void {
   return (level, message) => {
-    if (level === "debug" && !debug) return;
+    if (!shown(level, threshold)) return;
     log(`x00: vault ${level}: ${message}`);
   };
 }
@@ -97,6 +98,7 @@ export function vaultLogger(
 /** The real Vault integration: `vault:` section overridden by the VAULT_* variables of `env`. */
 function defaultVault(
   env: Record<string, string>,
+  logLevel: LogLevel,
   policy: Policy,
   mode: Mode,
   log: (line: string) => void,
@@ -104,7 +106,7 @@ function defaultVault(
   return createVaultSources(policy, {
     env,
     mode,
-    logger: vaultLogger(log),
+    logger: vaultLogger(log, logLevel),
   });
 }
 
@@ -152,6 +154,7 @@ export function openAuditSink(config: AuditConfig): { sink: EventSink; close(): 
 /** Runs the workload under protection; returns X00's exit code (the workload's, when it ran). */
 export async function runRun(options: RunOptions): Promise<number> {
   const log = options.log ?? ((l: string) => console.error(l));
+  const logLevel = logLevelFrom(Deno.env.toObject()); // a bad X00_LOG_LEVEL ends here, before anything
   const policy = await loadPolicy(options.policyFile);
   // Credentials in X00's own environment leave it now: Deno.env and the exec-time block (/proc/PID/environ).
   const taken = takeFromEnvironment([...envSourceVariables(policy.secrets), ...WITHHELD_VARS]);
@@ -243,7 +246,11 @@ export async function runRun(options: RunOptions): Promise<number> {
 
     // 2. Secrets, all at once.
     if (policy.secrets.some((s) => s.source.type === "vault")) {
-      vault = await (options.vault ?? defaultVault.bind(undefined, ownEnv))(policy, mode, log);
+      vault = await (options.vault ?? defaultVault.bind(undefined, ownEnv, logLevel))(
+        policy,
+        mode,
+        log,
+      );
     }
     const sources = createSources(policy.secrets, vault?.factory, (name) => taken.get(name));
 

@@ -381,3 +381,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "x00 run says warnings and errors only by default; X00_LOG_LEVEL=info adds logins, a bad level is exit 2",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-log-" });
+    try {
+      server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
+      const policy = await templatePolicy(server, dir);
+      const run = async (env: Record<string, string>) => {
+        const x = startX00(policy, `echo STARTED`, env);
+        const code = (await x.child.status).code;
+        await x.finish();
+        return { code, stderr: x.stderr, started: x.lines.includes("STARTED") };
+      };
+      const quiet = await run({});
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.ok(!quiet.stderr.includes("x00: vault info:"), quiet.stderr);
+      const info = await run({ X00_LOG_LEVEL: "info" });
+      assert.match(info.stderr, /^x00: vault info: Authenticated to Vault with token/m);
+      assert.ok(!info.stderr.includes("x00: vault debug:"));
+      const bad = await run({ X00_LOG_LEVEL: "verbose" });
+      assert.equal(bad.code, 2);
+      assert.equal(bad.started, false);
+      assert.equal(
+        bad.stderr.trim(),
+        'x00: X00_LOG_LEVEL must be one of debug, info, warn, error: current value is "verbose"',
+      );
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
