@@ -53,8 +53,11 @@ export const KEYS = {
       "role_id_file_path",
       "secret_id_file_path",
       "remove_secret_id_file_after_reading",
+      "secret_id_response_wrapping_path",
     ],
     kubernetes: ["method", "mount_path", "role", "token_path"],
+    jwt: ["method", "mount_path", "role", "token_path", "remove_jwt_after_reading"],
+    cert: ["method", "mount_path", "name"],
   },
 } as const;
 
@@ -71,7 +74,7 @@ export const AUDIT_FORMATS = ["json", "table"] as const;
 /** `rotation.on_change` values. */
 export const ON_CHANGE = ["restart", "signal", "none"] as const;
 /** `vault.auth.method` values. */
-export const AUTH_METHODS = ["token", "approle", "kubernetes"] as const;
+export const AUTH_METHODS = ["token", "approle", "kubernetes", "jwt", "cert"] as const;
 /** Signals accepted for `rotation.signal` (asking the workload to reload). */
 export const RELOAD_SIGNALS = [
   "SIGHUP",
@@ -138,4 +141,7 @@ export const DEFAULTS = {
   kubernetes_mount_path: "auth/kubernetes",
   kubernetes_token_path: "/var/run/secrets/kubernetes.io/serviceaccount/token",
   remove_secret_id_file_after_reading: true,
+  jwt_mount_path: "auth/jwt",
+  remove_jwt_after_reading: false,
+  cert_mount_path: "auth/cert",
 } as const;

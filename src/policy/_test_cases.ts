@@ -818,7 +818,7 @@ export const INVALID_CASES: InvalidCase[] = [
     title: "an unknown auth method",
     yaml: head + vault + "  auth:\n    method: userpass\n",
     error: "x.yaml:6:13: Cannot load policy as 'vault.auth.method' must be one of " +
-      `"token", "approle", "kubernetes": current value is "userpass"`,
+      `"token", "approle", "kubernetes", "jwt", "cert": current value is "userpass"`,
     path: "vault.auth.method",
     schema: "rejects",
   },
@@ -838,6 +838,53 @@ export const INVALID_CASES: InvalidCase[] = [
     error: "x.yaml:6:5: Cannot load policy as 'vault.auth.role' is required for auth method " +
       '"kubernetes"',
     path: "vault.auth.role",
+    schema: "rejects",
+  },
+  {
+    title: "jwt without a token file",
+    yaml: head + vault + "  auth:\n    method: jwt\n    role: app\n",
+    error:
+      "x.yaml:6:5: Cannot load policy as 'vault.auth.token_path' is required for auth method " +
+      '"jwt"',
+    path: "vault.auth.token_path",
+    schema: "rejects",
+  },
+  {
+    title: "jwt with Vault Agent's 'path' for the token file",
+    yaml: head + vault + "  auth:\n    method: jwt\n    role: app\n    path: /var/run/jwt\n",
+    error:
+      "x.yaml:8:5: Cannot load policy as 'vault.auth.path' is Vault Agent's name for the JWT " +
+      "file: X00 calls it 'token_path', as for kubernetes",
+    path: "vault.auth.path",
+    schema: "rejects",
+  },
+  {
+    title: "jwt with a relative token file",
+    yaml: head + vault + "  auth:\n    method: jwt\n    role: app\n    token_path: jwt\n",
+    error: "x.yaml:8:17: Cannot load policy as 'vault.auth.token_path' must be an absolute path: " +
+      "current value is hidden as it may be a credential",
+    path: "vault.auth.token_path",
+    schema: "rejects",
+  },
+  {
+    title: "cert auth without a client certificate",
+    yaml: head + vault + "  auth:\n    method: cert\n    name: web\n",
+    error: "x.yaml:6:13: Cannot load policy as 'vault.auth.method' is \"cert\", which needs " +
+      "'vault.client_cert' and 'vault.client_key': the TLS client certificate is the credential",
+    path: "vault.auth.method",
+    schema: "rejects",
+  },
+  {
+    title: "a wrapped secret_id creation path with a leading '/'",
+    yaml: head + vault +
+      "  auth:\n    method: approle\n    role_id_file_path: /etc/x00/role-id\n" +
+      "    secret_id_file_path: /etc/x00/secret-id\n" +
+      "    secret_id_response_wrapping_path: /auth/approle/role/app/secret-id\n",
+    error:
+      "x.yaml:9:39: Cannot load policy as 'vault.auth.secret_id_response_wrapping_path' must " +
+      "be a Vault path such as 'app/config' (no leading or trailing '/', no empty, '.' or '..' " +
+      'segments): current value is "/auth/approle/role/app/secret-id"',
+    path: "vault.auth.secret_id_response_wrapping_path",
     schema: "rejects",
   },
   {
@@ -911,6 +958,22 @@ export const VALID_CASES: ValidCase[] = [
   {
     title: "kubernetes auth with defaults",
     yaml: head + vault + "  auth: { method: kubernetes, role: app }\n",
+  },
+  {
+    title: "jwt auth with a token file",
+    yaml: head + vault + "  auth: { method: jwt, role: app, token_path: /var/run/secrets/jwt }\n",
+  },
+  {
+    title: "cert auth with the mTLS client certificate and a role name",
+    yaml: head + vault + "  client_cert: /etc/x00/client.pem\n  client_key: /etc/x00/client.key\n" +
+      "  auth: { method: cert, name: web, mount_path: auth/tls }\n",
+  },
+  {
+    title: "approle with a response-wrapped secret_id",
+    yaml: head + vault +
+      "  auth:\n    method: approle\n    role_id_file_path: /etc/x00/role-id\n" +
+      "    secret_id_file_path: /etc/x00/secret-id\n" +
+      "    secret_id_response_wrapping_path: auth/approle/role/app/secret-id\n",
   },
   {
     title: "quoted Vault key names",

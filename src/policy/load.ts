@@ -876,7 +876,9 @@ function checkVault(c: Checker, entry: Entry, mode: Mode | undefined): VaultConf
   const maxRetries = integerField(c, fields, "max_retries", 0, "a non-negative integer");
   const timeout = durationField(c, fields, "timeout", 1);
   const authEntry = fields.entries.get("auth");
-  const auth = authEntry === undefined ? { method: "token" as const } : checkAuth(c, authEntry);
+  const auth = authEntry === undefined
+    ? { method: "token" as const }
+    : checkAuth(c, authEntry, fields.entries.has("client_cert"));
 
   for (const [present, other] of [["client_cert", "client_key"], ["client_key", "client_cert"]]) {
     if (fields.entries.has(present!) && !fields.entries.has(other!)) {
@@ -913,14 +915,27 @@ function checkVault(c: Checker, entry: Entry, mode: Mode | undefined): VaultConf
   };
 }
 
-const ALL_AUTH_KEYS = [...new Set(Object.values(KEYS.auth).flat())];
+/** Every auth key, and `path` (Vault Agent's name for the JWT file), reported with a hint below. */
+const ALL_AUTH_KEYS = [...new Set(Object.values(KEYS.auth).flat()), "path"];
 
-function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
+function checkAuth(c: Checker, entry: Entry, hasClientCert: boolean): VaultAuthConfig | undefined {
   const fields = c.mapping(entry.value, entry.path, ALL_AUTH_KEYS);
   if (fields === undefined) return undefined;
   const method = enumField(c, fields, "method", AUTH_METHODS, { required: true });
   if (method === undefined) return undefined;
-  c.onlyAllowed(fields, KEYS.auth[method], `for auth method "${method}"`);
+  const agentPath = fields.entries.get("path");
+  if (agentPath !== undefined && method === "jwt") {
+    c.issue(
+      agentPath.key,
+      agentPath.path,
+      "is Vault Agent's name for the JWT file: X00 calls it 'token_path', as for kubernetes",
+    );
+  }
+  c.onlyAllowed(
+    fields,
+    method === "jwt" ? [...KEYS.auth.jwt, "path"] : KEYS.auth[method],
+    `for auth method "${method}"`,
+  );
   const mountPath = stringField(c, fields, "mount_path", VAULT_PATH);
   switch (method) {
     case "token": {
@@ -940,6 +955,7 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
         why,
       });
       const remove = booleanField(c, fields, "remove_secret_id_file_after_reading");
+      const wrappingPath = stringField(c, fields, "secret_id_response_wrapping_path", VAULT_PATH);
       if (roleId === undefined || secretId === undefined) return undefined;
       return {
         method,
@@ -947,6 +963,7 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
         role_id_file_path: roleId,
         secret_id_file_path: secretId,
         remove_secret_id_file_after_reading: remove ?? DEFAULTS.remove_secret_id_file_after_reading,
+        ...(wrappingPath !== undefined ? { secret_id_response_wrapping_path: wrappingPath } : {}),
       };
     }
     case "kubernetes": {
@@ -961,6 +978,42 @@ function checkAuth(c: Checker, entry: Entry): VaultAuthConfig | undefined {
         mount_path: mountPath ?? DEFAULTS.kubernetes_mount_path,
         role,
         token_path: tokenPath ?? DEFAULTS.kubernetes_token_path,
+      };
+    }
+    case "jwt": {
+      const why = ` for auth method "jwt"`;
+      const role = stringField(c, fields, "role", { required: true, why });
+      const tokenPath = stringField(c, fields, "token_path", {
+        ...CREDENTIAL_PATH,
+        required: agentPath === undefined,
+        why,
+      });
+      const remove = booleanField(c, fields, "remove_jwt_after_reading");
+      if (role === undefined || tokenPath === undefined) return undefined;
+      return {
+        method,
+        mount_path: mountPath ?? DEFAULTS.jwt_mount_path,
+        role,
+        token_path: tokenPath,
+        remove_jwt_after_reading: remove ?? DEFAULTS.remove_jwt_after_reading,
+      };
+    }
+    case "cert": {
+      const name = stringField(c, fields, "name");
+      if (!hasClientCert) {
+        const m = fields.entries.get("method")!;
+        c.issue(
+          m.value,
+          m.path,
+          `is "cert", which needs 'vault.client_cert' and 'vault.client_key': the TLS client ` +
+            "certificate is the credential",
+        );
+        return undefined;
+      }
+      return {
+        method,
+        mount_path: mountPath ?? DEFAULTS.cert_mount_path,
+        ...(name !== undefined ? { name } : {}),
       };
     }
   }

@@ -596,6 +596,9 @@ export const policySchema: JsonSchema = {
         auth: ref("auth"),
       },
       dependentRequired: { client_cert: ["client_key"], client_key: ["client_cert"] },
+      // Certificate auth logs in with the mTLS client certificate.
+      if: { required: ["auth"], properties: { auth: hasConst("method", "cert") } },
+      then: { required: ["client_cert", "client_key"] },
     },
     auth: {
       description:
@@ -609,6 +612,8 @@ export const policySchema: JsonSchema = {
         { if: hasConst("method", "token"), then: ref("token_auth") },
         { if: hasConst("method", "approle"), then: ref("approle_auth") },
         { if: hasConst("method", "kubernetes"), then: ref("kubernetes_auth") },
+        { if: hasConst("method", "jwt"), then: ref("jwt_auth") },
+        { if: hasConst("method", "cert"), then: ref("cert_auth") },
       ],
     },
     token_auth: {
@@ -641,6 +646,10 @@ export const policySchema: JsonSchema = {
           type: "boolean",
           default: DEFAULTS.remove_secret_id_file_after_reading,
         },
+        secret_id_response_wrapping_path: vaultPath(
+          "When set, the secret ID file holds a response-wrapping token created at this path (e.g. " +
+            "auth/approle/role/app/secret-id); it is checked with sys/wrapping/lookup and unwrapped.",
+        ),
       },
     },
     kubernetes_auth: {
@@ -658,6 +667,46 @@ export const policySchema: JsonSchema = {
         token_path: {
           ...absolutePath("The service account token file."),
           default: DEFAULTS.kubernetes_token_path,
+        },
+      },
+    },
+    jwt_auth: {
+      description: "JWT/OIDC login with a workload identity token read from a file at every login.",
+      type: "object",
+      additionalProperties: false,
+      required: ["method", "role", "token_path"],
+      properties: {
+        method: { const: "jwt" },
+        mount_path: {
+          ...vaultPath("Where the auth method is mounted."),
+          default: DEFAULTS.jwt_mount_path,
+        },
+        role: { description: "The Vault role to log in as.", type: "string", minLength: 1 },
+        token_path: absolutePath("The JWT file (Vault Agent's jwt method calls it path)."),
+        remove_jwt_after_reading: {
+          description:
+            "Delete the JWT file once read (the JWT is then kept in memory for re-login).",
+          type: "boolean",
+          default: DEFAULTS.remove_jwt_after_reading,
+        },
+      },
+    },
+    cert_auth: {
+      description:
+        "TLS certificate login with vault.client_cert and vault.client_key (both required).",
+      type: "object",
+      additionalProperties: false,
+      required: ["method"],
+      properties: {
+        method: { const: "cert" },
+        mount_path: {
+          ...vaultPath("Where the auth method is mounted."),
+          default: DEFAULTS.cert_mount_path,
+        },
+        name: {
+          description: "The certificate role to log in against (default: every role of the mount).",
+          type: "string",
+          minLength: 1,
         },
       },
     },

@@ -46,6 +46,8 @@ Deno.test("policySchema lists exactly the keys the loader accepts", () => {
     ["token_auth", def("token_auth"), KEYS.auth.token],
     ["approle_auth", def("approle_auth"), KEYS.auth.approle],
     ["kubernetes_auth", def("kubernetes_auth"), KEYS.auth.kubernetes],
+    ["jwt_auth", def("jwt_auth"), KEYS.auth.jwt],
+    ["cert_auth", def("cert_auth"), KEYS.auth.cert],
   ];
   for (const [name, schema, keys] of expected) {
     assert.deepEqual(keysOf(schema), [...keys].sort(), `keys of ${name}`);

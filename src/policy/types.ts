@@ -166,8 +166,23 @@ export type VaultAuthConfig =
     role_id_file_path: string;
     secret_id_file_path: string;
     remove_secret_id_file_after_reading: boolean;
+    /**
+     * When set, the secret_id file holds a response-wrapping token whose `creation_path` must be this path
+     * (e.g. `auth/approle/role/app/secret-id`); X00 unwraps it to get the secret_id.
+     */
+    secret_id_response_wrapping_path?: string;
   }
-  | { method: "kubernetes"; mount_path: string; role: string; token_path: string };
+  | { method: "kubernetes"; mount_path: string; role: string; token_path: string }
+  | {
+    method: "jwt";
+    mount_path: string;
+    role: string;
+    /** The JWT file, re-read at every login. */
+    token_path: string;
+    remove_jwt_after_reading: boolean;
+  }
+  /** TLS certificate auth with `vault.client_cert` / `vault.client_key`; `name` is the cert role. */
+  | { method: "cert"; mount_path: string; name?: string };
 
 /** A whole validated policy. */
 export interface Policy {

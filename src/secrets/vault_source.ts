@@ -30,6 +30,8 @@ import {
   appRoleAuth,
   type AuthMethod,
   backoffDelay,
+  certAuth,
+  jwtAuth,
   kubernetesAuth,
   LeaseKeeper,
   loadTlsMaterial,
@@ -280,6 +282,9 @@ function authMethod(
         roleIdFile: auth.role_id_file_path,
         secretIdFile: auth.secret_id_file_path,
         removeSecretIdFileAfterReading: auth.remove_secret_id_file_after_reading,
+        ...(auth.secret_id_response_wrapping_path !== undefined
+          ? { secretIdResponseWrappingPath: auth.secret_id_response_wrapping_path }
+          : {}),
       });
     case "kubernetes":
       if (envToken !== undefined) {
@@ -289,6 +294,24 @@ function authMethod(
         mountPath: auth.mount_path,
         role: auth.role,
         tokenPath: auth.token_path,
+      });
+    case "jwt":
+      if (envToken !== undefined) {
+        log("warn", "VAULT_TOKEN is set but vault.auth.method is jwt: it is ignored");
+      }
+      return jwtAuth({
+        mountPath: auth.mount_path,
+        role: auth.role,
+        tokenPath: auth.token_path,
+        removeJwtAfterReading: auth.remove_jwt_after_reading,
+      });
+    case "cert":
+      if (envToken !== undefined) {
+        log("warn", "VAULT_TOKEN is set but vault.auth.method is cert: it is ignored");
+      }
+      return certAuth({
+        mountPath: auth.mount_path,
+        ...(auth.name !== undefined ? { name: auth.name } : {}),
       });
   }
 }

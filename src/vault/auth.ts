@@ -1,7 +1,8 @@
 /**
- * Authentication: the token, AppRole and Kubernetes methods (with Vault Agent's option names and behaviour), and
- * the {@linkcode TokenManager} that logs in lazily, renews the token with `auth/token/renew-self` before it
- * expires, and logs in again when renewal is refused or the token reaches its max TTL.
+ * Authentication: the token and Kubernetes methods here, AppRole (`approle_auth.ts`), JWT (`jwt_auth.ts`) and TLS
+ * certificate (`cert_auth.ts`) re-exported (with Vault Agent's option names and behaviour), and the
+ * {@linkcode TokenManager} that logs in lazily, renews the token with `auth/token/renew-self` before it expires,
+ * and logs in again when renewal is refused or the token reaches its max TTL.
  *
  * @module
  */
@@ -9,7 +10,12 @@
 import type { Logger, VaultClient } from "./client.ts";
 import { VaultError } from "./errors.ts";
 import { backoffDelay } from "./retry.ts";
-import { fileError, readTextFile } from "./_fs.ts";
+import { readTextFile } from "./_fs.ts";
+import { authMount, loginRequest } from "./_login.ts";
+
+export * from "./approle_auth.ts";
+export * from "./jwt_auth.ts";
+export * from "./cert_auth.ts";
 
 /** The result of a login. */
 export interface AuthLogin {
@@ -23,7 +29,7 @@ export interface AuthLogin {
 
 /** A way to obtain a Vault token. */
 export interface AuthMethod {
-  /** `token`, `approle` or `kubernetes` (for messages). */
+  /** `token`, `approle`, `kubernetes`, `jwt` or `cert` (for messages). */
   readonly name: string;
   /** Obtains a token. Throws a {@linkcode VaultError} that never contains a credential. */
   login(client: VaultClient, signal?: AbortSignal): Promise<AuthLogin>;
@@ -99,89 +105,6 @@ export function tokenAuth(options: TokenAuthOptions): AuthMethod {
   };
 }
 
-/** Options of {@linkcode appRoleAuth} (Vault Agent's `approle` method). */
-export interface AppRoleAuthOptions {
-  /** Mount path of the AppRole method: `approle` or, as Vault Agent writes it, `auth/approle` (the default). */
-  mountPath?: string;
-  /** File holding the role_id. */
-  roleIdFile: string;
-  /** File holding the secret_id. */
-  secretIdFile: string;
-  /** Delete the secret_id file once read, as Vault Agent's `remove_secret_id_file_after_reading`. */
-  removeSecretIdFileAfterReading?: boolean;
-}
-
-/**
- * AppRole auth: `POST auth/<mount>/login` with the role_id and secret_id read from files. As Vault Agent does, the
- * values are kept in memory so that a later login works after the secret_id file was removed, and a new file
- * replaces them.
- *
- * @example Usage
- * ```ts
- * import { appRoleAuth } from "./auth.ts";
- * const auth = appRoleAuth({ roleIdFile: "/etc/x00/role_id", secretIdFile: "/etc/x00/secret_id" });
- * console.assert(auth.name === "approle");
- * ```
- */
-export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
-  const mount = authMount(options.mountPath ?? "approle");
-  let cachedRoleId: string | undefined;
-  let cachedSecretId: string | undefined;
-  return {
-    name: "approle",
-    async login(client, signal) {
-      const roleId = await readCached(options.roleIdFile, "AppRole role_id file", cachedRoleId);
-      cachedRoleId = roleId;
-      client.markSensitive(roleId);
-      let secretId: string;
-      let fresh = false;
-      try {
-        secretId = (await Deno.readTextFile(options.secretIdFile)).trim();
-        fresh = true;
-      } catch (err) {
-        if (cachedSecretId === undefined) {
-          throw fileError(options.secretIdFile, "AppRole secret_id file", err, "auth");
-        }
-        secretId = cachedSecretId;
-      }
-      if (secretId === "") {
-        if (cachedSecretId === undefined) {
-          throw new VaultError(
-            `Cannot authenticate to Vault: AppRole secret_id file '${options.secretIdFile}' is empty`,
-            {
-              kind: "auth",
-            },
-          );
-        }
-        secretId = cachedSecretId;
-        fresh = false;
-      }
-      client.markSensitive(secretId);
-      cachedSecretId = secretId;
-      if (fresh && options.removeSecretIdFileAfterReading) {
-        try {
-          await Deno.remove(options.secretIdFile);
-          client.logger(
-            "info",
-            `Removed AppRole secret_id file '${options.secretIdFile}' after reading it`,
-          );
-        } catch (err) {
-          client.logger(
-            "warn",
-            `Cannot remove AppRole secret_id file '${options.secretIdFile}': ${
-              err instanceof Error ? err.name : "error"
-            }`,
-          );
-        }
-      }
-      return await loginRequest(client, `auth/${mount}/login`, {
-        role_id: roleId,
-        secret_id: secretId,
-      }, signal);
-    },
-  };
-}
-
 /** Options of {@linkcode kubernetesAuth} (Vault Agent's `kubernetes` method). */
 export interface KubernetesAuthOptions {
   /** Mount path of the Kubernetes method: `kubernetes` or `auth/kubernetes` (the default). */
@@ -226,52 +149,6 @@ export function kubernetesAuth(options: KubernetesAuthOptions): AuthMethod {
       return await loginRequest(client, `auth/${mount}/login`, { role: options.role, jwt }, signal);
     },
   };
-}
-
-async function loginRequest(
-  client: VaultClient,
-  path: string,
-  body: Record<string, string>,
-  signal: AbortSignal | undefined,
-): Promise<AuthLogin> {
-  const res = await client.write(path, body, {
-    authenticated: false,
-    ...(signal ? { signal } : {}),
-  });
-  if (res.auth === null) {
-    throw new VaultError(`Cannot log in with '${path}': Vault's answer has no auth block`, {
-      kind: "invalid_response",
-      path,
-    });
-  }
-  client.markSensitive(res.auth.client_token);
-  return {
-    token: res.auth.client_token,
-    leaseDurationS: res.auth.lease_duration,
-    renewable: res.auth.renewable,
-  };
-}
-
-async function readCached(path: string, what: string, cached: string | undefined): Promise<string> {
-  try {
-    const v = (await Deno.readTextFile(path)).trim();
-    if (v !== "") return v;
-  } catch {
-    // fall through to the cache
-  }
-  if (cached !== undefined) return cached;
-  const v = (await readTextFile(path, what, "auth")).trim();
-  if (v === "") {
-    throw new VaultError(`Cannot authenticate to Vault: ${what} '${path}' is empty`, {
-      kind: "auth",
-    });
-  }
-  return v;
-}
-
-/** `approle`, `/approle/` and Vault Agent's `auth/approle` all name the mount `approle`. */
-function authMount(s: string): string {
-  return s.replace(/^\/+|\/+$/g, "").replace(/^auth\//, "");
 }
 
 /** Token lifecycle events, for observers (tests, metrics). Never carry the token. */

@@ -1,8 +1,9 @@
 /**
  * A small, typed HashiCorp Vault client for Deno, usable without the rest of X00: TLS with a custom CA, mTLS,
- * server-name override, namespaces, token/AppRole/Kubernetes auth with token renewal, KV v1/v2, dynamic secrets
- * with lease renewal, retries with backoff. Nothing here prints; pass a logger to see what happens. Tokens,
- * secret_ids, JWTs and secret values never appear in its messages.
+ * server-name override, namespaces, token, AppRole (with a response-wrapped secret_id), Kubernetes, JWT and TLS
+ * certificate auth with token renewal, KV v1/v2, dynamic secrets with lease renewal, retries with backoff.
+ * Nothing here prints; pass a logger to see what happens. Tokens, wrapping tokens, secret_ids, JWTs and secret
+ * values never appear in its messages.
  *
  * @example Reading a KV v2 secret over mTLS with AppRole
  * ```ts ignore

@@ -8,6 +8,8 @@ import type { Delivery, SecretSpec, VaultSource } from "../../src/policy/types.t
 import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault_source.ts";
 import {
   appRoleAuth,
+  certAuth,
+  jwtAuth,
   kubernetesAuth,
   LeaseKeeper,
   readKvV2,
@@ -15,7 +17,8 @@ import {
   tokenAuth,
   type VaultClient,
 } from "../../src/vault/mod.ts";
-import { LogSink, mtlsClient, startServer, waitFor } from "./_helpers.ts";
+import { certs, LogSink, mtlsClient, startServer, waitFor } from "./_helpers.ts";
+import { generateJwtKey, signJwt, workloadClaims } from "./_jwt.ts";
 
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 
@@ -67,6 +70,33 @@ Deno.test("no token, secret_id, JWT or secret value appears in any error, event 
   await Deno.writeTextFile(`${dir}/jwt`, jwt);
   await Deno.writeTextFile(`${dir}/bad_jwt`, wrongJwt);
   await Deno.writeTextFile(`${dir}/token`, server.rootToken);
+  // JWT, cert and a response-wrapped secret_id.
+  const key = await generateJwtKey();
+  server.configureJwt({ publicKeys: [key.publicKey] });
+  server.addJwtRole("app", { boundAudiences: ["vault"], policies: POLICIES });
+  const signed = await signJwt(key.privateKey, workloadClaims());
+  const expired = await signJwt(key.privateKey, workloadClaims({ ttlS: -600 }));
+  await Deno.writeTextFile(`${dir}/signed_jwt`, signed);
+  await Deno.writeTextFile(`${dir}/expired_jwt`, expired);
+  server.addCertRole("web", {
+    certificate: await Deno.readTextFile((await certs()).caCert),
+    policies: POLICIES,
+  });
+  const wrapped = server.wrapNewSecretId({ role: "app" });
+  const usedWrap = server.wrapNewSecretId({ role: "app" });
+  const swapped = server.wrapResponse({ secret_id: "swapped-secret-id-1" }, "sys/wrapping/wrap");
+  for (const s of [signed, expired, wrapped.secretId, usedWrap.secretId, "swapped-secret-id-1"]) {
+    secrets.add(s);
+  }
+  await Deno.writeTextFile(`${dir}/wrapped`, wrapped.wrappingToken);
+  await Deno.writeTextFile(`${dir}/used_wrap`, usedWrap.wrappingToken);
+  await Deno.writeTextFile(`${dir}/swapped`, swapped);
+  const wrappedAuth = (file: string) =>
+    appRoleAuth({
+      roleIdFile: `${dir}/role_id`,
+      secretIdFile: `${dir}/${file}`,
+      secretIdResponseWrappingPath: "auth/approle/role/app/secret-id",
+    });
 
   const clients: VaultClient[] = [];
   const make = async (opts: Parameters<typeof mtlsClient>[1]) => {
@@ -89,8 +119,14 @@ Deno.test("no token, secret_id, JWT or secret value appears in any error, event 
       timeoutMs: 300,
     });
 
+    const jwtClient = await make({
+      auth: jwtAuth({ role: "app", tokenPath: `${dir}/signed_jwt` }),
+    });
+    const cert = await make({ auth: certAuth({ name: "web" }) });
+    const unwrapped = await make({ auth: wrappedAuth("wrapped") });
+
     // Successes, with their values remembered as secrets.
-    for (const c of [approle, k8s, fileToken, envToken]) {
+    for (const c of [approle, k8s, fileToken, envToken, jwtClient, cert, unwrapped]) {
       const s = await readKvV2(c, "secret", "app");
       for (const v of Object.values(s.data)) secrets.add(String(v));
     }
@@ -159,6 +195,19 @@ Deno.test("no token, secret_id, JWT or secret value appears in any error, event 
     await attempt(
       (await make({ auth: kubernetesAuth({ role: "nope", tokenPath: `${dir}/jwt` }) })).login(),
     );
+    await attempt(
+      (await make({ auth: jwtAuth({ role: "app", tokenPath: `${dir}/expired_jwt` }) })).login(),
+    );
+    await attempt(
+      (await make({ auth: jwtAuth({ role: "x", tokenPath: `${dir}/signed_jwt` }) })).login(),
+    );
+    await attempt((await make({ auth: certAuth({ name: "nope" }) })).login());
+    await (await make({})).write("sys/wrapping/unwrap", {}, {
+      token: usedWrap.wrappingToken,
+      authenticated: false,
+    });
+    await attempt((await make({ auth: wrappedAuth("used_wrap") })).login());
+    await attempt((await make({ auth: wrappedAuth("swapped") })).login());
     // Renewal refused, tokens expired, leases expired: background paths that only log.
     server.faults.refuseTokenRenewal = true;
     server.expireTokens();

@@ -6,13 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { certs, startServer } from "./_helpers.ts";
+import { generateJwtKey, signJwt, workloadClaims } from "./_jwt.ts";
 import type { VaultTestServer } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const IN_VM = Deno.env.get("X00_VM") === "1";
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 
-type Auth = "token" | "approle" | "kubernetes";
+type Auth = "token" | "approle" | "kubernetes" | "jwt" | "cert" | "approle-wrapped";
 
 async function writePolicy(
   server: VaultTestServer,
@@ -33,6 +34,30 @@ async function writePolicy(
     await Deno.writeTextFile(`${dir}/secret-id`, secretId);
     authBlock = `    method: approle\n    role_id_file_path: ${dir}/role-id\n` +
       `    secret_id_file_path: ${dir}/secret-id\n    remove_secret_id_file_after_reading: true\n`;
+  } else if (auth === "approle-wrapped") {
+    server.addAppRole({
+      roleId: "role-1",
+      secretId: "unused-" + crypto.randomUUID(),
+      policies: POLICIES,
+    });
+    const { wrappingToken } = server.wrapNewSecretId({ role: "app" });
+    await Deno.writeTextFile(`${dir}/role-id`, "role-1");
+    await Deno.writeTextFile(`${dir}/secret-id`, wrappingToken);
+    authBlock = `    method: approle\n    role_id_file_path: ${dir}/role-id\n` +
+      `    secret_id_file_path: ${dir}/secret-id\n` +
+      `    secret_id_response_wrapping_path: auth/approle/role/app/secret-id\n`;
+  } else if (auth === "jwt") {
+    const key = await generateJwtKey();
+    server.configureJwt({ publicKeys: [key.publicKey] });
+    server.addJwtRole("app", { boundAudiences: ["vault"], policies: POLICIES });
+    await Deno.writeTextFile(`${dir}/jwt`, await signJwt(key.privateKey, workloadClaims()));
+    authBlock = `    method: jwt\n    role: app\n    token_path: ${dir}/jwt\n`;
+  } else if (auth === "cert") {
+    server.addCertRole("web", {
+      certificate: await Deno.readTextFile(c.caCert),
+      policies: POLICIES,
+    });
+    authBlock = `    method: cert\n    name: web\n`;
   } else {
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4MDAifQ." + crypto.randomUUID();
     server.addKubernetesRole({ role: "app", jwt, policies: POLICIES });
@@ -114,14 +139,17 @@ function startX00(policy: string, script: string, env: Record<string, string> = 
 const SHOW = `echo "START kv2=$KV2 kv1=$KV1 user=$DB_USER pw=$(cat "$DB_PASSWORD_FILE")"; ` +
   `trap 'echo HUP' HUP; while :; do sleep 0.2; done`;
 
-for (const auth of ["token", "approle", "kubernetes"] as const) {
+for (
+  const auth of ["token", "approle", "kubernetes", "jwt", "cert", "approle-wrapped"] as const
+) {
   Deno.test({
     name: `x00 run delivers KV v2, KV v1 and dynamic secrets from Vault over mTLS (${auth} auth)`,
     ignore: IN_VM,
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      const server = await startServer();
+      // Cert auth: the listener requests a client certificate without requiring one, as Vault's does.
+      const server = await startServer(auth === "cert" ? { clientCertOptional: true } : {});
       const dir = await Deno.makeTempDir({ prefix: "x00-vault-e2e-" });
       try {
         const kv2 = `kv2-${crypto.randomUUID()}`;
@@ -143,7 +171,16 @@ for (const auth of ["token", "approle", "kubernetes"] as const) {
         for (const v of [kv2, kv1]) {
           assert.ok(!x.stderr.includes(v) && !audit.includes(v), "no value leaked");
         }
-        if (auth === "approle") {
+        if (auth === "jwt") {
+          const jwt = await Deno.readTextFile(`${dir}/jwt`);
+          assert.ok(!x.stderr.includes(jwt) && !audit.includes(jwt), "no JWT in x00's output");
+          assert.ok(Deno.statSync(`${dir}/jwt`).isFile, "the JWT file is kept (it rotates)");
+        }
+        if (auth === "cert") assert.equal(server.requestsTo("auth/cert/login").length, 1);
+        if (auth === "approle-wrapped") {
+          assert.equal(server.requestsTo("sys/wrapping/unwrap").length, 1);
+        }
+        if (auth === "approle" || auth === "approle-wrapped") {
           assert.throws(
             () => Deno.statSync(`${dir}/secret-id`),
             "secret_id file removed after reading",
@@ -413,6 +450,55 @@ Deno.test({
         bad.stderr.trim(),
         'x00: X00_LOG_LEVEL must be one of debug, info, warn, error: current value is "verbose"',
       );
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run does not start the workload when the wrapped secret_id was already unwrapped by someone else; exit code 5",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-wrap-" });
+    try {
+      server.putKvV2("secret", "app", { api_key: "v" });
+      server.putKvV1("kv", "legacy", { pw: "legacy" });
+      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+      const policy = await writePolicy(server, dir, "approle-wrapped");
+      const wrappingToken = (await Deno.readTextFile(`${dir}/secret-id`)).trim();
+      // Intercepted: the attacker unwraps it first.
+      const c = await certs();
+      const http = Deno.createHttpClient({
+        caCerts: [await Deno.readTextFile(c.caCert)],
+        cert: await Deno.readTextFile(c.clientCert),
+        key: await Deno.readTextFile(c.clientKey),
+      });
+      const res = await fetch(`${server.address}/v1/sys/wrapping/unwrap`, {
+        method: "POST",
+        headers: { "X-Vault-Token": wrappingToken },
+        client: http,
+      });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      http.close();
+      const marker = `${dir}/started`;
+      const x = startX00(policy, `touch ${marker}`);
+      const code = await x.child.status.then((s) => s.code);
+      await x.finish();
+      assert.equal(code, 5, x.stderr);
+      assert.match(
+        x.stderr,
+        /wrapping token is not valid or does not exist \(sys\/wrapping\/lookup, HTTP 400\): it was already used/,
+      );
+      assert.ok(!x.stderr.includes(wrappingToken), "the wrapping token is never printed");
+      assert.equal(server.requestsTo("auth/approle/login").length, 0);
+      assert.throws(() => Deno.statSync(marker));
     } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,8 @@
  *
  * Implemented: KV v2 (`<mount>/data/<path>`, `?version=`, deleted/destroyed versions), KV v1, dynamic database
  * credentials (`database/creds/<role>`) with leases, `sys/leases/renew`, `auth/token/lookup-self`,
- * `auth/token/renew-self`, AppRole and Kubernetes logins, path ACLs, namespaces, and switches to inject faults.
+ * `auth/token/renew-self`, AppRole, Kubernetes, JWT and TLS certificate logins, response wrapping
+ * (`sys/wrapping/wrap|lookup|unwrap`, see `server_auth.ts`), path ACLs, namespaces, and switches to inject faults.
  *
  * It is built on Deno's `node:https` because `Deno.listenTls` cannot request or verify client certificates.
  *
@@ -17,6 +18,17 @@ import https from "node:https";
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { X509Certificate } from "node:crypto";
+import {
+  CertBackend,
+  type CertRole,
+  INVALID_WRAPPING_TOKEN,
+  JwtBackend,
+  type JwtConfig,
+  type JwtRole,
+  type LoginOutcome,
+  WrapBackend,
+} from "./server_auth.ts";
 
 /** One recorded request (headers lower-cased; the test process may look at tokens, the client never logs them). */
 export interface RecordedRequest {
@@ -102,6 +114,11 @@ export interface VaultTestServerOptions {
   key?: string;
   /** CA (PEM file path) that client certificates must chain to; when set, a client certificate is required. */
   clientCa?: string;
+  /**
+   * Request a client certificate without requiring one, as Vault's listener does by default: any certificate is
+   * accepted by the handshake, and cert auth verifies it against its roles.
+   */
+  clientCertOptional?: boolean;
 }
 
 function rid(): string {
@@ -137,6 +154,9 @@ export class VaultTestServer {
     { roleId: string; secretIds: Set<string>; ttlS: number; maxTtlS: number; policies: string[] }
   >();
   #k8s = new Map<string, { jwt: string; ttlS: number; maxTtlS: number; policies: string[] }>();
+  #jwt = new JwtBackend();
+  #cert = new CertBackend();
+  #wrap = new WrapBackend();
   /** Mount -> engine. */
   #mounts = new Map<string, "kv-v2" | "kv-v1" | "database">([
     ["secret", "kv-v2"],
@@ -176,7 +196,10 @@ export class VaultTestServer {
       if (options.clientCa !== undefined) {
         opts.ca = await Deno.readTextFile(options.clientCa);
         opts.requestCert = true;
-        opts.rejectUnauthorized = true;
+        opts.rejectUnauthorized = options.clientCertOptional !== true;
+      } else if (options.clientCertOptional) {
+        opts.requestCert = true;
+        opts.rejectUnauthorized = false;
       }
       server = https.createServer(opts, handler);
       server.on("tlsClientError", () => {});
@@ -250,9 +273,9 @@ export class VaultTestServer {
     for (const [t, e] of this.#tokens) if (t !== this.rootToken) e.expiresAt = Date.now() - 1;
   }
 
-  /** Every token the server ever issued (for leak scans). */
+  /** Every token the server ever issued, wrapping tokens included (for leak scans). */
   get allTokens(): string[] {
-    return [...this.#tokens.keys()];
+    return [...this.#tokens.keys(), ...this.#wrap.issued];
   }
 
   /** Number of live (unexpired, unrevoked) tokens. */
@@ -352,12 +375,78 @@ export class VaultTestServer {
     });
   }
 
+  /** `auth/<mount>/config` of a JWT mount (default mount `jwt`): the public keys that verify JWTs. */
+  configureJwt(config: JwtConfig, mount = "jwt"): void {
+    this.#jwt.configs.set(mount, config);
+  }
+
+  /** Declares a JWT role (`auth/<mount>/role/<role>`, role_type jwt unless said otherwise). */
+  addJwtRole(role: string, opts: JwtRole, mount = "jwt"): void {
+    this.#jwt.roles.set(`${mount}|${role}`, opts);
+  }
+
+  /** Declares a cert role (`auth/<mount>/certs/<name>`, default mount `cert`). */
+  addCertRole(name: string, opts: CertRole, mount = "cert"): void {
+    this.#cert.add(mount, name, opts);
+  }
+
+  /**
+   * Revokes a certificate serial (hex) on a cert mount: stands in for posting a CRL listing it to
+   * `auth/<mount>/crls/<name>`. Vault checks every certificate of the verified chain against the CRLs.
+   */
+  revokeCertSerial(serialHex: string, mount = "cert"): void {
+    this.#cert.revoke(mount, serialHex);
+  }
+
+  /**
+   * Response-wraps a whole answer as Vault does for a request with `X-Vault-Wrap-TTL`; returns the wrapping token.
+   */
+  wrapResponse(data: Record<string, unknown>, creationPath: string, ttlS = 300): string {
+    const token = randomToken();
+    this.#wrap.wrap(
+      this.#envelope({ data, mount_type: creationPath.split("/")[1] ?? "" }),
+      creationPath,
+      token,
+      randomToken("").slice(0, 24),
+      ttlS,
+    );
+    return token;
+  }
+
+  /**
+   * Issues a new secret_id for the AppRole of `mount` and response-wraps it, as
+   * `POST auth/<mount>/role/<role>/secret-id` with `X-Vault-Wrap-TTL` does (creation path
+   * `auth/<mount>/role/<role>/secret-id`). Returns the wrapping token and, for assertions, the secret_id.
+   */
+  wrapNewSecretId(
+    opts: { mount?: string; role: string; ttlS?: number },
+  ): { wrappingToken: string; secretId: string } {
+    const mount = opts.mount ?? "approle";
+    const approle = this.#approles.get(mount);
+    if (approle === undefined) throw new Error(`no AppRole on mount ${mount}`);
+    const secretId = crypto.randomUUID();
+    approle.secretIds.add(secretId);
+    const wrappingToken = this.wrapResponse(
+      {
+        secret_id: secretId,
+        secret_id_accessor: crypto.randomUUID(),
+        secret_id_ttl: 0,
+        secret_id_num_uses: 0,
+      },
+      `auth/${mount}/role/${opts.role}/secret-id`,
+      opts.ttlS,
+    );
+    return { wrappingToken, secretId };
+  }
+
   /** Requests whose path starts with `prefix`. */
   requestsTo(prefix: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path.startsWith(prefix));
   }
 
   // ---- HTTP --------------------------------------------------------------------------------------------------
+
+  #peers = new WeakMap<RecordedRequest, X509Certificate>();
 
   #take(f: CountedFault | undefined, path: string): boolean {
     if (!f || f.count === 0) return false;
@@ -381,10 +470,11 @@ export class VaultTestServer {
         query: Object.fromEntries(url.searchParams),
         headers,
       };
-      const peer =
-        (req.socket as unknown as { getPeerCertificate?: () => { subject?: { CN?: string } } })
-          .getPeerCertificate?.();
+      const peer = (req.socket as unknown as {
+        getPeerCertificate?: (detailed: boolean) => { subject?: { CN?: string }; raw?: Uint8Array };
+      }).getPeerCertificate?.(true);
       if (peer?.subject?.CN) rec.clientCn = peer.subject.CN;
+      if (peer?.raw) this.#peers.set(rec, new X509Certificate(peer.raw));
       this.requests.push(rec);
       const text = new TextDecoder().decode(concat(chunks));
       const f = this.faults;
@@ -511,7 +601,25 @@ export class VaultTestServer {
       if (method !== "POST") {
         return this.#error(res, 405, ["1 error occurred:\n\t* unsupported operation\n\n"]);
       }
-      return this.#login(res, login[1]!, body);
+      return this.#login(res, login[1]!, body, this.#peers.get(rec));
+    }
+
+    // Wrapping tokens are not client tokens: lookup and unwrap are checked against the wrapping store.
+    if (path === "sys/wrapping/lookup" || path === "sys/wrapping/unwrap") {
+      if (method !== "POST" && !(method === "GET" && path === "sys/wrapping/lookup")) {
+        return this.#error(res, 405, ["1 error occurred:\n\t* unsupported operation\n\n"]);
+      }
+      const wrapping = typeof body.token === "string" && body.token !== ""
+        ? body.token
+        : rec.headers["x-vault-token"];
+      if (path === "sys/wrapping/lookup") {
+        const data = this.#wrap.lookup(wrapping);
+        if (data === undefined) return this.#error(res, 400, [INVALID_WRAPPING_TOKEN]);
+        return this.#send(res, 200, this.#envelope({ data, mount_type: "system" }));
+      }
+      const inner = this.#wrap.unwrap(wrapping);
+      if (inner === undefined) return this.#error(res, 400, [INVALID_WRAPPING_TOKEN]);
+      return this.#send(res, 200, inner);
     }
 
     const token = rec.headers["x-vault-token"];
@@ -570,6 +678,21 @@ export class VaultTestServer {
         200,
         this.#envelope({ auth, warnings: warning ? [warning] : null, mount_type: "token" }),
       );
+    }
+    if (path === "sys/wrapping/wrap") {
+      if (method !== "POST") {
+        return this.#error(res, 405, ["1 error occurred:\n\t* unsupported operation\n\n"]);
+      }
+      const ttl = parseIncrement(rec.headers["x-vault-wrap-ttl"]) ?? 300;
+      const wrapToken = randomToken();
+      const wrapInfo = this.#wrap.wrap(
+        this.#envelope({ data: body, mount_type: "system" }),
+        "sys/wrapping/wrap",
+        wrapToken,
+        randomToken("").slice(0, 24),
+        ttl,
+      );
+      return this.#send(res, 200, this.#envelope({ wrap_info: wrapInfo }));
     }
     if (path === "sys/leases/renew" || path.startsWith("sys/leases/renew/")) {
       if (method !== "POST") {
@@ -691,7 +814,39 @@ export class VaultTestServer {
     );
   }
 
-  #login(res: ServerResponse, mount: string, body: Record<string, unknown>): void {
+  #issue(res: ServerResponse, mount: string, outcome: LoginOutcome): void {
+    if ("errors" in outcome) return this.#error(res, outcome.status, outcome.errors);
+    const token = this.createToken({
+      policies: outcome.policies,
+      ttlS: outcome.ttlS,
+      maxTtlS: outcome.maxTtlS,
+      path: `auth/${mount}/login`,
+    });
+    const e = this.#tokens.get(token)!;
+    return this.#send(
+      res,
+      200,
+      this.#envelope({
+        auth: this.#authBlock(token, e, outcome.metadata),
+        mount_type: outcome.mountType,
+      }),
+    );
+  }
+
+  #login(
+    res: ServerResponse,
+    mount: string,
+    body: Record<string, unknown>,
+    peer: X509Certificate | undefined,
+  ): void {
+    if (this.#jwt.has(mount)) {
+      this.#jwt.login(mount, body).then(
+        (outcome) => this.#issue(res, mount, outcome),
+        () => this.#error(res, 500, ["internal error"]),
+      );
+      return;
+    }
+    if (this.#cert.has(mount)) return this.#issue(res, mount, this.#cert.login(mount, body, peer));
     const approle = this.#approles.get(mount);
     if (approle) {
       if (typeof body.role_id !== "string" || body.role_id === "") {
