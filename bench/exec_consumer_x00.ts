@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { RingBuffer } from "../ffi/libbpf.ts";
+import { RingBuffer } from "../src/protect/libbpf.ts";
 import { epollWait } from "../ffi/libc.ts";
 import { decodeExecEvent } from "../src/events/exec_event.ts";
 import { JsonLinesSink } from "../src/events/sink.ts";

@@ -68,11 +68,17 @@ struct {
 #define AF_INET6 10
 #define BPF_F_SLEEPABLE (1U << 4)
 
-/* x86-64 syscall numbers of the calls whose access check must be told apart (the pending label covers opens). */
+/* Syscall numbers of the calls whose access check must be told apart (the pending label covers opens), and the
+ * saved register that holds the number. Architecture-specific: only x86-64 is built and tested. */
+#if defined(__TARGET_ARCH_x86)
 #define NR_ptrace 101
 #define NR_process_vm_readv 310
 #define NR_process_vm_writev 311
 #define NR_pidfd_getfd 438
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#else
+#error "lsm_file_protect: syscall numbers and register for this architecture are not defined (x86-64 only)"
+#endif
 
 /* The resource of an access check that no file open labelled, from the current syscall number. Read from the
  * task's saved registers: no syscall tracepoint is needed (attaching one would send every syscall on the machine
@@ -81,7 +87,7 @@ static __always_inline __u32 syscall_resource(void)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	switch (regs->orig_ax) {
+	switch (SYSCALL_NR(regs)) {
 	case NR_ptrace:
 		return X00_RES_PTRACE;
 	case NR_process_vm_readv:

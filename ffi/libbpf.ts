@@ -2,12 +2,13 @@
  * libbpf bindings (libbpf >= 1.0): open -> configure -> load -> attach -> close, each step a method on an object
  * that owns its handle. Pointers stay in `#private` fields; callers see objects, numbers and typed errors.
  *
- * The library is, in this order: the file named by `X00_LIBBPF_PATH`; the copy embedded in a single binary
- * (loaded from a memfd, never written to disk); `libbpf.so.1` from the system.
+ * Which library is opened is the caller's choice ({@linkcode setLibbpfSource}): a path (default
+ * `libbpf.so.1`, found by the dynamic linker), or library images (libbpf and its dependencies, loaded from memfds,
+ * never written to disk). This module reads no environment variable and no file of X00's: it depends on nothing
+ * but `./libc.ts`.
  *
  * @module
  */
-import { NATIVE_LIBRARIES, readNativeLibrary } from "../src/assets/mod.ts";
 import { errno, formatVaList, memfdCreate, MFD_CLOEXEC, writeAll } from "./libc.ts";
 
 /** Symbol table of the libbpf functions X00 uses. */
@@ -92,14 +93,45 @@ type Symbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
 
 /** libbpf could not be found or opened. */
 export class LibbpfNotFoundError extends Error {
-  constructor(path: string, options?: ErrorOptions) {
-    super(
-      `Cannot load libbpf from '${path}': install it (Debian/Ubuntu: apt-get install libbpf1) or set ` +
-        `X00_LIBBPF_PATH to the path of libbpf.so.1`,
-      options,
-    );
+  /** The path that was tried. */
+  readonly path: string;
+  constructor(path: string, hint: string, options?: ErrorOptions) {
+    super(`Cannot load libbpf from '${path}'${hint ? `: ${hint}` : ""}`, options);
     this.name = "LibbpfNotFoundError";
+    this.path = path;
   }
+}
+
+/**
+ * Where libbpf comes from: a path for `dlopen` (a file, or a soname the dynamic linker searches), or library
+ * images in load order (dependencies first, libbpf last, each named by its soname).
+ */
+export type LibbpfSource =
+  | { path: string }
+  | { images: readonly { soname: string; image: Uint8Array }[] };
+
+/** How {@linkcode setLibbpfSource} is told where libbpf comes from, chosen when libbpf is first needed. */
+export interface LibbpfSourceOptions {
+  /** Returns the source; called once, on first use. */
+  resolve: () => LibbpfSource;
+  /** Appended to the error when the library cannot be opened (how to fix it). */
+  hint?: string;
+}
+
+let sourceOptions: LibbpfSourceOptions = { resolve: () => ({ path: "libbpf.so.1" }) };
+
+/**
+ * Chooses where libbpf is loaded from. Must be called before the first libbpf call; later calls are refused
+ * (the library is loaded once per process).
+ *
+ * @example Usage
+ * ```ts ignore
+ * setLibbpfSource({ resolve: () => ({ path: "/opt/libbpf/libbpf.so.1" }), hint: "install libbpf1" });
+ * ```
+ */
+export function setLibbpfSource(options: LibbpfSourceOptions): void {
+  if (lib) throw new Error("libbpf is already loaded: choose its source before the first call");
+  sourceOptions = options;
 }
 
 /** A libbpf call failed. `errno` is the positive error number; `log` holds what libbpf printed (verifier log). */
@@ -171,9 +203,9 @@ let loadedFrom = "";
 /** Dependencies loaded from memfds; kept open so their sonames satisfy libbpf's DT_NEEDED entries. */
 const embeddedDeps: Deno.DynamicLibrary<Record<string, never>>[] = [];
 
-/** Where libbpf was (or will be) loaded from: a path, or `embedded (...)`. */
+/** Where libbpf was loaded from (a path, or `embedded (...)`), or the path that was tried, or `libbpf.so.1`. */
 export function libbpfPath(): string {
-  return loadedFrom || Deno.env.get("X00_LIBBPF_PATH") || "libbpf.so.1";
+  return loadedFrom || "libbpf.so.1";
 }
 
 /** Writes an embedded library into a memfd and returns its /proc/self/fd path. */
@@ -183,35 +215,28 @@ function memfdPath(name: string, image: Uint8Array): string {
   return `/proc/self/fd/${fd}`;
 }
 
-/** The libbpf path to dlopen: the override, the embedded copy (dependencies loaded first), or the system's. */
-function resolveLibbpf(): string {
-  const override = Deno.env.get("X00_LIBBPF_PATH");
-  if (override) return override;
-  if (Deno.env.get("X00_LIBBPF_SYSTEM") !== "1") {
-    const images = NATIVE_LIBRARIES.map((n) => [n, readNativeLibrary(n)] as const);
-    if (images.every(([, image]) => image !== undefined)) {
-      let path = "";
-      for (const [name, image] of images) {
-        path = memfdPath(name, image!);
-        if (name !== "libbpf.so.1") embeddedDeps.push(Deno.dlopen(path, {}));
-      }
-      loadedFrom = `embedded (${path})`;
-      return path;
-    }
+/** The libbpf path to dlopen; images are written to memfds and their dependencies opened first. */
+function resolveLibbpf(source: LibbpfSource): { path: string; label: string } {
+  if ("path" in source) return { path: source.path, label: source.path };
+  let path = "";
+  for (const { soname, image } of source.images) {
+    path = memfdPath(soname, image);
+    if (soname !== "libbpf.so.1") embeddedDeps.push(Deno.dlopen(path, {}));
   }
-  return "libbpf.so.1";
+  return { path, label: `embedded (${path})` };
 }
 
 function bpf(): Symbols {
   if (!lib) {
     let path = "libbpf.so.1";
     try {
-      path = resolveLibbpf();
+      const resolved = resolveLibbpf(sourceOptions.resolve());
+      path = resolved.path;
+      loadedFrom = resolved.label;
       lib = Deno.dlopen(path, LIBBPF_SYMBOLS);
     } catch (cause) {
-      throw new LibbpfNotFoundError(path, { cause });
+      throw new LibbpfNotFoundError(path, sourceOptions.hint ?? "", { cause });
     }
-    loadedFrom ||= path;
     const cb = new Deno.UnsafeCallback(PRINT_FN, (_level, fmt, args) => {
       logLines.push(formatVaList(fmt, args));
       if (logLines.length > 2000) logLines = logLines.slice(-1000);

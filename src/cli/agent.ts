@@ -12,13 +12,8 @@
  */
 import {
   close,
-  getpid,
-  PR_SET_DUMPABLE,
-  prctl,
   recvWithFds,
-  RLIMIT_CORE,
   sendWithFds,
-  setrlimit,
   shutdownSocket,
   unixAccept,
   unixListen,
@@ -33,15 +28,13 @@ import {
   parseRequest,
   PROTOCOL_VERSION,
 } from "../agent/protocol.ts";
-import { UsageError, X00Error } from "../errors.ts";
-import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
+import { UsageError } from "../errors.ts";
 import { nowRfc3339 } from "../events/time.ts";
 import type { AuditEvent } from "../events/types.ts";
 import { takeFromEnvironment } from "../hardening/own_environment.ts";
 import { loadPolicy } from "../policy/mod.ts";
 import type { Mode, Policy } from "../policy/types.ts";
 import { AccessMonitor } from "../protect/access_monitor.ts";
-import { EventLoop } from "../protect/event_loop.ts";
 import { cgroupPathOf } from "../protect/kernel_fs.ts";
 import {
   createSources,
@@ -57,10 +50,9 @@ import {
   type VaultSourceEvent,
   type VaultSources,
 } from "../secrets/vault_source.ts";
-import { dropMainThreadCapabilities } from "../workload/credentials.ts";
 import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
 import { logLevelFrom } from "./log_level.ts";
-import { monitorOptions } from "./_protection.ts";
+import { monitorOptions, Protection } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** How long a connected client has to send its request. */
@@ -123,49 +115,23 @@ export async function runAgent(options: AgentOptions): Promise<number> {
     audit.sink.write(e);
     audit.sink.flush();
   };
-  const loop = new EventLoop();
-  const stopLoop = new AbortController();
-  let monitor: AccessMonitor | undefined;
+  let protection: Protection | undefined;
   let vault: VaultSources | undefined;
   let listenFd = -1;
-  let loopDone: Promise<void> | undefined;
   let fetched: Map<string, FetchedSecret> | undefined;
   const served = new ServedProcesses();
   try {
     // 1. BPF-LSM, in both modes: the kernel is what tells the agent who connected.
-    monitor = await AccessMonitor.start(accessOptions);
-    if (!enforce) log("x00: WARNING: mode audit — accesses to clients are logged, NOT blocked");
-    const family = getpid();
-    if (monitor.protectSelf(family, true) === 0) {
-      throw new X00Error("Cannot protect x00 agent itself: the kernel did not register it");
-    }
-    monitor.protectObjects(family);
-    dropMainThreadCapabilities(); // loaded and attached: CAP_SYS_ADMIN, CAP_PERFMON, ... leave the main thread
-    prctl(PR_SET_DUMPABLE, 0n);
-    setrlimit(RLIMIT_CORE, 1n);
-    const m = monitor;
-    loop.add(
-      m.object.map("access_events"),
-      (d) => emit(decodeAccessEvent(d, { mode, enrich: procInfo })),
-    );
-    loopDone = (async () => {
-      while (!stopLoop.signal.aborted) {
-        try {
-          await loop.run({ signal: stopLoop.signal });
-        } catch (e) {
-          log(`x00: audit event stream failed (enforcement continues): ${(e as Error).message}`);
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    })();
-    emit({
-      type: "protection",
-      time: nowRfc3339(),
-      state: "established",
+    protection = await Protection.start({
+      monitor: accessOptions,
       mode,
-      mechanism: monitor.mechanism,
-      pid: family,
+      who: "x00 agent",
+      emit,
+      log,
     });
+    if (!enforce) log("x00: WARNING: mode audit — accesses to clients are logged, NOT blocked");
+    const m = protection.monitor;
+    const family = protection.family;
 
     // 2. Every secret, once: a client is answered from memory.
     if (policy.secrets.some((s) => s.source.type === "vault")) {
@@ -352,10 +318,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
     }
     await served.close();
     for (const s of fetched?.values() ?? []) zeroSecret(s);
-    stopLoop.abort();
-    await loopDone;
-    loop.free();
-    await monitor?.closeAsync();
+    await protection?.close();
     await vault?.close();
     audit.sink.flush();
     audit.close();

@@ -8,26 +8,14 @@
  *
  * @module
  */
-import {
-  close,
-  F_DUPFD,
-  fcntl,
-  getpid,
-  PR_SET_DUMPABLE,
-  prctl,
-  RLIMIT_CORE,
-  setrlimit,
-} from "../../ffi/libc.ts";
+import { close, F_DUPFD, fcntl } from "../../ffi/libc.ts";
 import { ExitCode, PermissionError, UsageError, X00Error } from "../errors.ts";
 import { type LogLevel, logLevelFrom, shown } from "./log_level.ts";
-import { decodeAccessEvent, procInfo } from "../events/access_event.ts";
 import { type EventSink, JsonLinesSink, TableSink } from "../events/sink.ts";
 import { nowRfc3339 } from "../events/time.ts";
 import type { AuditEvent } from "../events/types.ts";
 import { loadPolicy } from "../policy/mod.ts";
 import type { AuditConfig, Mode, Policy } from "../policy/types.ts";
-import { AccessMonitor } from "../protect/access_monitor.ts";
-import { EventLoop } from "../protect/event_loop.ts";
 import {
   createSources,
   envSourceVariables,
@@ -49,12 +37,8 @@ import {
   Workload,
 } from "../workload/supervisor.ts";
 import { takeFromEnvironment } from "../hardening/own_environment.ts";
-import {
-  checkCredentials,
-  dropMainThreadCapabilities,
-  resolveCredentials,
-} from "../workload/credentials.ts";
-import { monitorOptions } from "./_protection.ts";
+import { checkCredentials, resolveCredentials } from "../workload/credentials.ts";
+import { monitorOptions, Protection } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** The lowest descriptor number of the link references the workload inherits (out of the way of stdio and of
@@ -177,12 +161,9 @@ export async function runRun(options: RunOptions): Promise<number> {
     audit.sink.write(e);
     audit.sink.flush();
   };
-  const loop = new EventLoop();
-  const stop = new AbortController();
-  let monitor: AccessMonitor | undefined;
+  let protection: Protection | undefined;
   let vault: VaultSources | undefined;
   let unforward: (() => void) | undefined;
-  let loopDone: Promise<void> | undefined;
   let current: Workload | undefined;
   // Signals are handled from the start: one that arrived between spawning the workload and installing a handler
   // would otherwise kill X00 and leave the workload running unprotected.
@@ -192,57 +173,23 @@ export async function runRun(options: RunOptions): Promise<number> {
   });
   try {
     // 1. Kernel protection first. In enforce mode a kernel without BPF-LSM ends here: nothing fetched.
-    monitor = await AccessMonitor.start(accessOptions);
+    protection = await Protection.start({
+      monitor: accessOptions,
+      mode,
+      who: "x00",
+      keepCapabilities: credentials.capabilities,
+      emit,
+      log,
+    });
+    const m = protection.monitor;
+    const family = protection.family;
+    const kernelPid = protection.kernelPid;
     if (!enforce) {
       log(
         `x00: WARNING: mode audit — accesses to the workload are logged, NOT blocked` +
-          (monitor.mechanism === "tracepoint"
-            ? ` (observe-only fallback: ${monitor.fallbackReason})`
-            : ""),
+          (m.mechanism === "tracepoint" ? ` (observe-only fallback: ${m.fallbackReason})` : ""),
       );
     }
-    const family = getpid();
-    const kernelPid = monitor.protectSelf(family, true);
-    if (kernelPid === 0) {
-      throw new X00Error("Cannot protect x00 itself: the kernel did not register it");
-    }
-    // X00's programs, maps and links are its own from here on: no other process gets a descriptor of them.
-    monitor.protectObjects(family);
-    // Loaded and attached: what only loading needed (CAP_SYS_ADMIN, CAP_PERFMON, ...) leaves the main thread.
-    dropMainThreadCapabilities(credentials.capabilities);
-    prctl(PR_SET_DUMPABLE, 0n); // X00 holds secrets and credentials: no core dumps, root-owned /proc entries
-    setrlimit(RLIMIT_CORE, 1n); // 1 = no core dump at all, not even to a pipe; inherited by the workload
-    const m = monitor;
-    loop.add(
-      m.object.map("access_events"),
-      (d) => emit(decodeAccessEvent(d, { mode, enrich: procInfo })),
-    );
-    // A failing event stream (e.g. an unwritable audit file) must not end x00 while it protects a workload:
-    // the kernel keeps enforcing; each failure is reported and the stream is retried a second later.
-    const runLoop = async (): Promise<void> => {
-      while (!stop.signal.aborted) {
-        try {
-          await loop.run({ signal: stop.signal });
-        } catch (e) {
-          log(
-            `x00: audit event stream failed (enforcement continues): ${
-              e instanceof Error ? e.message : e
-            }`,
-          );
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    };
-    loopDone = runLoop();
-    emit({
-      type: "protection",
-      time: nowRfc3339(),
-      state: "established",
-      mode,
-      mechanism: monitor.mechanism,
-      pid: family,
-      reason: monitor.fallbackReason,
-    });
 
     // 2. Secrets, all at once.
     if (policy.secrets.some((s) => s.source.type === "vault")) {
@@ -388,10 +335,7 @@ export async function runRun(options: RunOptions): Promise<number> {
       await current.stop("SIGTERM", 5000);
     }
     unforward?.();
-    stop.abort();
-    await loopDone;
-    loop.free();
-    await monitor?.closeAsync();
+    await protection?.close();
     await vault?.close();
     audit.sink.flush();
     audit.close();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BpfError } from "../../ffi/libbpf.ts";
+import { BpfError } from "./libbpf.ts";
 import { X00Error } from "../errors.ts";
 import type { ClientIdentity } from "../agent/authorize.ts";
 import { LoadedObject } from "./loaded_object.ts";

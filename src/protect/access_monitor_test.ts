@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BpfError } from "../../ffi/libbpf.ts";
+import { BpfError } from "./libbpf.ts";
 import { explainLsmFailure, userDevToKernel } from "./access_monitor.ts";
 
 /** st_dev as glibc's makedev() builds it (what Deno's stat returns) for major < 4096, minor < 2^20. */

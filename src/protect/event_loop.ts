@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type BpfMap, RingBuffer, type RingBufferHandler } from "../../ffi/libbpf.ts";
+import { type BpfMap, RingBuffer, type RingBufferHandler } from "./libbpf.ts";
 import { epollWait } from "../../ffi/libc.ts";
 
 /** Options of {@linkcode EventLoop.run}. */

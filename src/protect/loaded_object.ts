@@ -3,13 +3,7 @@
  *
  * @module
  */
-import {
-  BpfError,
-  type BpfLink,
-  type BpfMap,
-  BpfObject,
-  type BpfProgram,
-} from "../../ffi/libbpf.ts";
+import { BpfError, type BpfLink, type BpfMap, BpfObject, type BpfProgram } from "./libbpf.ts";
 import { type BpfObjectName, readBpfObject } from "../assets/mod.ts";
 import { readDataSymbols } from "./elf_symbols.ts";
 import { mallocTrim } from "../../ffi/libc.ts";

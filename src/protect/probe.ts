@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BpfError, BpfVerifierError, libbpfPath, libbpfVersion } from "../../ffi/libbpf.ts";
+import { BpfError, BpfVerifierError, libbpfPath, libbpfVersion } from "./libbpf.ts";
 import { close, memfdCreate, memfdSecret, MFD_ALLOW_SEALING, MFD_CLOEXEC } from "../../ffi/libc.ts";
 import { explainLsmFailure, fallbackRodata, lsmRodata } from "./access_monitor.ts";
 import { effectiveCaps } from "./capabilities.ts";

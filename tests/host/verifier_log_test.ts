@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { BpfObject, BpfVerifierError } from "../../ffi/libbpf.ts";
+import { BpfObject, BpfVerifierError } from "../../src/protect/libbpf.ts";
 import { requireRoot, ROOT } from "./_helpers.ts";
 
 async function buildRejected(): Promise<Uint8Array> {

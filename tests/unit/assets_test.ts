@@ -36,7 +36,7 @@ Deno.test("libbpf loads from the embedded copy (memfd) when the build carries on
     new Deno.Command("deno", {
       args: [
         "eval",
-        `import { libbpfVersion, libbpfPath } from "${ROOT}ffi/libbpf.ts";
+        `import { libbpfVersion, libbpfPath } from "${ROOT}src/protect/libbpf.ts";
         console.log(libbpfVersion(), libbpfPath());`,
       ],
       env,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BpfError, BpfObject } from "../../ffi/libbpf.ts";
+import { BpfError, BpfObject } from "../../src/protect/libbpf.ts";
 import { close, readToEnd } from "../../ffi/libc.ts";
 
 const [file, name] = Deno.args;
