@@ -25,7 +25,22 @@ export const KEYS = {
   source: {
     file: ["type", "path"],
     env: ["type", "var"],
-    vault: ["type", "engine", "mount", "path", "key", "version"],
+    vault: [
+      "type",
+      "engine",
+      "mount",
+      "path",
+      "key",
+      "version",
+      "role",
+      "common_name",
+      "alt_names",
+      "ip_sans",
+      "uri_sans",
+      "ttl",
+      "exclude_cn_from_sans",
+      "renew_fraction",
+    ],
   },
   delivery: ["env", "file"],
   all_keys: ["env", "file"],
@@ -68,7 +83,35 @@ export const FOREIGN_BPF = ["log", "refuse_tracing", "refuse_all"] as const;
 /** `secrets[].source.type` values. */
 export const SOURCE_TYPES = ["file", "env", "vault"] as const;
 /** `secrets[].source.engine` values. */
-export const ENGINES = ["kv-v2", "kv-v1", "dynamic"] as const;
+export const ENGINES = ["kv-v2", "kv-v1", "dynamic", "pki"] as const;
+/** The keys of a Vault source that only `engine: pki` accepts. */
+export const PKI_SOURCE_KEYS = [
+  "role",
+  "common_name",
+  "alt_names",
+  "ip_sans",
+  "uri_sans",
+  "ttl",
+  "exclude_cn_from_sans",
+  "renew_fraction",
+] as const;
+/**
+ * The keys of Vault's `pki/issue` answer an `engine: pki` entry may deliver (the same list as
+ * `PKI_RESPONSE_KEYS` of `src/vault/pki.ts`; a test keeps them equal).
+ */
+export const PKI_KEYS = [
+  "certificate",
+  "private_key",
+  "issuing_ca",
+  "ca_chain",
+  "serial_number",
+  "private_key_type",
+  "expiration",
+] as const;
+/** A PKI role name, as Vault's `framework.GenericNameRegex` matches it. */
+export const PKI_ROLE_PATTERN = "^\\w(?:[\\w.-]*\\w)?$";
+/** The longest `ttl` of an `engine: pki` source, in milliseconds (10 years of 365 days: 87600h). */
+export const MAX_PKI_TTL_MS = 87600 * 60 * 60 * 1000;
 /** `audit.format` values. */
 export const AUDIT_FORMATS = ["json", "table"] as const;
 /** `rotation.on_change` values. */
@@ -144,4 +187,6 @@ export const DEFAULTS = {
   jwt_mount_path: "auth/jwt",
   remove_jwt_after_reading: false,
   cert_mount_path: "auth/cert",
+  /** `engine: pki`: a new certificate after two thirds of the validity left when one is received. */
+  renew_fraction: 2 / 3,
 } as const;

@@ -895,6 +895,116 @@ export const INVALID_CASES: InvalidCase[] = [
     path: "vault.auth.role",
     schema: "rejects",
   },
+  {
+    title: "an engine: pki source without role",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, common_name: a.example.com }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:13: Cannot load policy as 'secrets[0].source.role' is required for engine \"pki\"",
+    path: "secrets[0].source.role",
+    schema: "rejects",
+  },
+  {
+    title: "an engine: pki source without common_name",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:13: Cannot load policy as 'secrets[0].source.common_name' is required for engine \"pki\"",
+    path: "secrets[0].source.common_name",
+    schema: "rejects",
+  },
+  {
+    title: "an engine: pki source with a path",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, path: pki/issue/web }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:80: Cannot load policy as 'secrets[0].source.path' is not allowed for engine \"pki\"",
+    path: "secrets[0].source.path",
+    schema: "rejects",
+  },
+  {
+    title: "a pki ttl that is not whole seconds",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, ttl: 1500ms }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:85: Cannot load policy as 'secrets[0].source.ttl' must be a duration of whole seconds such as 90s, 72h or 720h (at least 1s, at most 87600h): current value is \"1500ms\"",
+    path: "secrets[0].source.ttl",
+    schema: "accepts",
+  },
+  {
+    title: "a pki ttl that is not a duration",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, ttl: 3 }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:85: Cannot load policy as 'secrets[0].source.ttl' must be a duration of whole seconds such as 90s, 72h or 720h (at least 1s, at most 87600h): current value is 3",
+    path: "secrets[0].source.ttl",
+    schema: "rejects",
+  },
+  {
+    title: "a renew_fraction of 1",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, renew_fraction: 1 }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:96: Cannot load policy as 'secrets[0].source.renew_fraction' must be a number between 0 and 1, both excluded, such as 0.5 or 0.75: current value is 1",
+    path: "secrets[0].source.renew_fraction",
+    schema: "rejects",
+  },
+  {
+    title: "a renew_fraction that is a string",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, renew_fraction: '2/3' }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:96: Cannot load policy as 'secrets[0].source.renew_fraction' must be a number between 0 and 1, both excluded, such as 0.5 or 0.75: current value is \"2/3\"",
+    path: "secrets[0].source.renew_fraction",
+    schema: "rejects",
+  },
+  {
+    title: "an alt_names entry with a comma",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, alt_names: ['b,c'] }\n" +
+      "    keys: { certificate: { file: CERT_FILE } }\n",
+    error:
+      "x.yaml:7:92: Cannot load policy as 'secrets[0].source.alt_names[0]' must be a non-empty string without ',' or spaces: current value is \"b,c\"",
+    path: "secrets[0].source.alt_names[0]",
+    schema: "rejects",
+  },
+  {
+    title: "a key that Vault's pki/issue answer does not have",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a }\n" +
+      "    keys: { certificate: { file: CERT_FILE }, privatekey: { file: KEY_FILE } }\n",
+    error:
+      "x.yaml:8:47: Cannot load policy as 'secrets[0].keys.privatekey' is not a key of Vault's pki/issue answer: did you mean 'private_key'?",
+    path: "secrets[0].keys.privatekey",
+    schema: "rejects",
+  },
+  {
+    title: "a pki source key that Vault's pki/issue answer does not have",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, key: cert }\n" +
+      "    delivery: { file: CERT_FILE }\n",
+    error:
+      "x.yaml:7:85: Cannot load policy as 'secrets[0].source.key' must be one of the keys of Vault's pki/issue answer (certificate, private_key, issuing_ca, ca_chain, serial_number, private_key_type, expiration): current value is \"cert\"",
+    path: "secrets[0].source.key",
+    schema: "rejects",
+  },
+  {
+    title: "a pki key on a kv-v2 source",
+    yaml: head + vault +
+      "secrets:\n  - name: app\n    source: { type: vault, engine: kv-v2, mount: secret, path: app, key: a, common_name: a }\n" +
+      "    delivery: { env: A }\n",
+    error:
+      "x.yaml:7:77: Cannot load policy as 'secrets[0].source.common_name' is not allowed for engine \"kv-v2\"",
+    path: "secrets[0].source.common_name",
+    schema: "rejects",
+  },
 ];
 
 /** Policies both the loader and the schema accept. */
@@ -980,5 +1090,21 @@ export const VALID_CASES: ValidCase[] = [
     yaml: head + vault +
       "secrets:\n  - name: db\n    source: { type: vault, engine: dynamic, path: db/creds/ro }\n" +
       '    keys: { "user.name": { env: DB_USER }, "1": { file: DB_ONE_FILE } }\n',
+  },
+  {
+    title: "an engine: pki source with every key",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source:\n      type: vault\n      engine: pki\n      mount: pki_int\n" +
+      "      role: web\n      common_name: app.example.com\n      alt_names: [www.example.com, ops@example.com]\n" +
+      "      ip_sans: [10.0.0.5, '::1']\n      uri_sans: ['spiffe://example.com/app']\n      ttl: 720h\n" +
+      "      exclude_cn_from_sans: true\n      renew_fraction: 0.5\n" +
+      "    keys:\n      certificate: { file: TLS_CERT_FILE }\n      private_key: { file: TLS_KEY_FILE }\n" +
+      "      ca_chain: { file: TLS_CA_FILE }\n      serial_number: { env: TLS_SERIAL }\n",
+  },
+  {
+    title: "an engine: pki source with delivery and key",
+    yaml: head + vault +
+      "secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, common_name: a, key: certificate }\n" +
+      "    delivery: { file: CERT_FILE }\n",
   },
 ];

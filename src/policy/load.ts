@@ -34,9 +34,13 @@ import {
   KEYS,
   MAX_DURATION_MS,
   MAX_ID,
+  MAX_PKI_TTL_MS,
   MODES,
   ON_CHANGE,
   parseDuration,
+  PKI_KEYS,
+  PKI_ROLE_PATTERN,
+  PKI_SOURCE_KEYS,
   RELOAD_SIGNALS,
   SECRET_NAME_PATTERN,
   SOURCE_TYPES,
@@ -50,6 +54,7 @@ import type {
   ClientPolicy,
   Delivery,
   Mode,
+  PkiRequest,
   Policy,
   ProtectionPolicy,
   RotationConfig,
@@ -1222,6 +1227,9 @@ function checkSecret(
       }
     }
   }
+  if (keysEntry && isMap(sourceEntry?.value) && sourceEntry.value.get("engine") === "pki") {
+    complete = checkPkiKeys(c, keysEntry) && complete;
+  }
   if (!complete || source === undefined || name === undefined) return undefined;
   return { name, source: source.spec, deliveries, ...(allKeys ? { all_keys: allKeys } : {}) };
 }
@@ -1259,6 +1267,7 @@ function checkSource(
 
 function checkVaultSource(c: Checker, fields: Fields): VaultSource | undefined {
   const engine = enumField(c, fields, "engine", ENGINES, { required: true });
+  if (engine === "pki") return checkPkiSource(c, fields);
   const path = stringField(c, fields, "path", { ...VAULT_PATH, required: true });
   const key = stringField(c, fields, "key");
   let ok = engine !== undefined && path !== undefined;
@@ -1274,6 +1283,11 @@ function checkVaultSource(c: Checker, fields: Fields): VaultSource | undefined {
     });
     ok &&= mount !== undefined;
     if (engine === "kv-v2") {
+      c.onlyAllowed(
+        fields,
+        ["type", "engine", "mount", "path", "key", "version"],
+        `for engine "kv-v2"`,
+      );
       version = integerField(c, fields, "version", 1, "a positive integer");
       ok &&= version !== undefined || !fields.entries.has("version");
     } else {
@@ -1290,6 +1304,113 @@ function checkVaultSource(c: Checker, fields: Fields): VaultSource | undefined {
     ...(version !== undefined ? { version } : {}),
     ...(key !== undefined ? { key } : {}),
   };
+}
+
+/** Vault's role names (`framework.GenericNameRegex`). */
+const PKI_ROLE = {
+  pattern: PKI_ROLE_PATTERN,
+  expected: "a PKI role name (letters, digits, '_', '-' and '.')",
+};
+
+function checkPkiSource(c: Checker, fields: Fields): VaultSource | undefined {
+  c.onlyAllowed(fields, ["type", "engine", "mount", "key", ...PKI_SOURCE_KEYS], `for engine "pki"`);
+  const why = ` for engine "pki"`;
+  const mount = stringField(c, fields, "mount", { ...VAULT_PATH, required: true, why });
+  const role = stringField(c, fields, "role", { ...PKI_ROLE, required: true, why });
+  const commonName = stringField(c, fields, "common_name", { required: true, why });
+  const key = stringField(c, fields, "key");
+  let ok = mount !== undefined && role !== undefined && commonName !== undefined &&
+    (key !== undefined || !fields.entries.has("key"));
+  if (key !== undefined && !(PKI_KEYS as readonly string[]).includes(key)) {
+    c.invalid(
+      fields.entries.get("key")!,
+      `one of the keys of Vault's pki/issue answer (${PKI_KEYS.join(", ")})`,
+    );
+    ok = false;
+  }
+  const names = (name: string): string[] | undefined => {
+    const list = sequenceField(c, fields, name, "a sequence of names", (item, path) => {
+      if (item === undefined) return undefined;
+      if (isScalar(item) && typeof item.value === "string" && /^[^,\s]+$/.test(item.value)) {
+        return item.value;
+      }
+      c.issue(
+        item,
+        path,
+        `must be a non-empty string without ',' or spaces: current value is ${describe(item)}`,
+      );
+      return undefined;
+    });
+    if (list === null) return undefined;
+    if (list === undefined) ok = false;
+    return list;
+  };
+  const altNames = names("alt_names");
+  const ipSans = names("ip_sans");
+  const uriSans = names("uri_sans");
+  let ttlS: number | undefined;
+  const ttlEntry = fields.entries.get("ttl");
+  if (ttlEntry !== undefined) {
+    const expected =
+      "a duration of whole seconds such as 90s, 72h or 720h (at least 1s, at most 87600h)";
+    const text = c.scalar(ttlEntry, "string", expected);
+    const ms = text === undefined ? undefined : parseDuration(text);
+    if (ms === undefined || ms < 1000 || ms % 1000 !== 0 || ms > MAX_PKI_TTL_MS) {
+      if (text !== undefined) c.invalid(ttlEntry, expected);
+      ok = false;
+    } else {
+      ttlS = ms / 1000;
+    }
+  }
+  const exclude = booleanField(c, fields, "exclude_cn_from_sans");
+  ok &&= exclude !== undefined || !fields.entries.has("exclude_cn_from_sans");
+  let fraction: number = DEFAULTS.renew_fraction;
+  const fractionEntry = fields.entries.get("renew_fraction");
+  if (fractionEntry !== undefined) {
+    const expected = "a number between 0 and 1, both excluded, such as 0.5 or 0.75";
+    const value = c.scalar(fractionEntry, "number", expected);
+    if (value === undefined || !(value > 0 && value < 1)) {
+      if (value !== undefined) c.invalid(fractionEntry, expected);
+      ok = false;
+    } else {
+      fraction = value;
+    }
+  }
+  if (!ok || mount === undefined || role === undefined || commonName === undefined) {
+    return undefined;
+  }
+  const pki: PkiRequest = { role, common_name: commonName, renew_fraction: fraction };
+  if (altNames !== undefined) pki.alt_names = altNames;
+  if (ipSans !== undefined) pki.ip_sans = ipSans;
+  if (uriSans !== undefined) pki.uri_sans = uriSans;
+  if (ttlS !== undefined) pki.ttl_s = ttlS;
+  if (exclude !== undefined) pki.exclude_cn_from_sans = exclude;
+  return {
+    type: "vault",
+    engine: "pki",
+    mount,
+    path: `issue/${role}`,
+    pki,
+    ...(key !== undefined ? { key } : {}),
+  };
+}
+
+/** Reports every key of an `engine: pki` entry's `keys:` that Vault's pki/issue answer does not have. */
+function checkPkiKeys(c: Checker, keysEntry: Entry): boolean {
+  if (!isMap(keysEntry.value)) return true; // reported by checkSecret
+  let ok = true;
+  for (const pair of keysEntry.value.items) {
+    const key = c.resolve(pair.key, keysEntry.path);
+    if (!isScalar(key) || typeof key.value !== "string" || key.value === "") continue;
+    if ((PKI_KEYS as readonly string[]).includes(key.value)) continue;
+    c.issue(
+      key,
+      join(keysEntry.path, key.value),
+      `is not a key of Vault's pki/issue answer: ${suggest(key.value, PKI_KEYS)}`,
+    );
+    ok = false;
+  }
+  return ok;
 }
 
 function checkDelivery(

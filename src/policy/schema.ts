@@ -24,6 +24,9 @@ import {
   MAX_ID,
   MODES,
   ON_CHANGE,
+  PKI_KEYS,
+  PKI_ROLE_PATTERN,
+  PKI_SOURCE_KEYS,
   RELOAD_SIGNALS,
   SECRET_NAME_PATTERN,
   SOURCE_TYPES,
@@ -62,6 +65,12 @@ const vaultPath = (description: string): JsonSchema => ({
   description,
   type: "string",
   pattern: VAULT_PATH_PATTERN,
+});
+
+const pkiNames = (description: string): JsonSchema => ({
+  description: `pki only: ${description}`,
+  type: "array",
+  items: { type: "string", pattern: "^[^,\\s]+$" },
 });
 
 const hasConst = (key: string, value: unknown): JsonSchema => ({
@@ -340,6 +349,14 @@ export const policySchema: JsonSchema = {
           },
         },
         {
+          description: "The keys of an engine: pki entry are keys of Vault's pki/issue answer.",
+          if: {
+            required: ["keys", "source"],
+            properties: { source: hasConst("engine", "pki") },
+          },
+          then: { properties: { keys: { type: "object", propertyNames: { enum: PKI_KEYS } } } },
+        },
+        {
           description: "A Vault source with 'delivery' names its key.",
           if: {
             required: ["delivery", "source"],
@@ -393,17 +410,17 @@ export const policySchema: JsonSchema = {
       description: "A Vault secret.",
       type: "object",
       additionalProperties: false,
-      required: ["type", "engine", "path"],
+      required: ["type", "engine"],
       properties: {
         type: { const: "vault" },
         engine: {
           description:
             "kv-v2 reads <mount>/data/<path>, kv-v1 reads <mount>/<path>, dynamic reads <path> as is (database " +
-            "credentials, PKI, ...).",
+            "credentials, ...), pki issues a certificate with POST <mount>/issue/<role>.",
           enum: ENGINES,
         },
         mount: vaultPath(
-          "KV mount point, e.g. secret. Required for kv engines, not allowed for dynamic.",
+          "Mount point, e.g. secret or pki. Required for kv engines and pki, not allowed for dynamic.",
         ),
         path: vaultPath(
           "Path below the mount (kv) or the full path (dynamic), e.g. app/config or database/creds/readonly.",
@@ -419,8 +436,55 @@ export const policySchema: JsonSchema = {
           type: "integer",
           minimum: 1,
         },
+        role: {
+          description: "pki only (required): the PKI role, e.g. web.",
+          type: "string",
+          pattern: PKI_ROLE_PATTERN,
+        },
+        common_name: {
+          description: "pki only (required): the certificate's common name, e.g. app.example.com.",
+          type: "string",
+          minLength: 1,
+        },
+        alt_names: pkiNames("DNS names or email addresses (Vault's alt_names)."),
+        ip_sans: pkiNames("IP addresses (Vault's ip_sans)."),
+        uri_sans: pkiNames("URIs (Vault's uri_sans)."),
+        ttl: {
+          description:
+            "pki only: the certificate's requested validity, whole seconds (e.g. 72h; at most 87600h). The " +
+            "role's TTL when absent; Vault caps it at the role's max_ttl.",
+          type: "string",
+          pattern: DURATION_PATTERN,
+        },
+        exclude_cn_from_sans: {
+          description: "pki only: do not add the common name to the DNS or email SANs.",
+          type: "boolean",
+          default: false,
+        },
+        renew_fraction: {
+          description:
+            "pki only: a new certificate is issued after this share of the validity left when one is received.",
+          type: "number",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          default: DEFAULTS.renew_fraction,
+        },
       },
       allOf: [
+        {
+          if: { required: ["engine"], properties: { engine: { not: { const: "pki" } } } },
+          then: {
+            required: ["path"],
+            properties: Object.fromEntries(PKI_SOURCE_KEYS.map((k) => [k, false])),
+          },
+        },
+        {
+          if: hasConst("engine", "pki"),
+          then: {
+            required: ["mount", "role", "common_name"],
+            properties: { path: false, key: { enum: PKI_KEYS } },
+          },
+        },
         {
           if: { required: ["engine"], properties: { engine: { enum: ["kv-v1", "kv-v2"] } } },
           then: { required: ["mount"] },

@@ -6,7 +6,7 @@ import { KEYS } from "./_spec.ts";
 import { INVALID_CASES, VALID_CASES } from "./_test_cases.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
-const EXAMPLE_FILES = ["policy.yaml", "vault-approle.yaml", "minimal.yaml"];
+const EXAMPLE_FILES = ["policy.yaml", "vault-approle.yaml", "vault-pki.yaml", "minimal.yaml"];
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 const validate = ajv.compile(policySchema);

@@ -73,15 +73,43 @@ export interface EnvSource {
   var: string;
 }
 
+/** What an `engine: pki` source asks `POST <mount>/issue/<role>` for. */
+export interface PkiRequest {
+  /** The PKI role, e.g. `web`. */
+  role: string;
+  /** `common_name`. */
+  common_name: string;
+  /** `alt_names`: DNS names or email addresses. */
+  alt_names?: string[];
+  /** `ip_sans`. */
+  ip_sans?: string[];
+  /** `uri_sans`. */
+  uri_sans?: string[];
+  /** `ttl` in whole seconds; the role's when absent. */
+  ttl_s?: number;
+  /** `exclude_cn_from_sans`. */
+  exclude_cn_from_sans?: boolean;
+  /** Share of the validity left at issue after which a new certificate is issued (0 < f < 1, default 2/3). */
+  renew_fraction: number;
+}
+
 /** A Vault source. */
 export interface VaultSource {
   type: "vault";
-  /** `kv-v2` reads `<mount>/data/<path>`, `kv-v1` reads `<mount>/<path>`, `dynamic` reads `<path>` as is. */
-  engine: "kv-v2" | "kv-v1" | "dynamic";
-  /** KV mount point (kv engines only), e.g. `secret`. */
+  /**
+   * `kv-v2` reads `<mount>/data/<path>`, `kv-v1` reads `<mount>/<path>`, `dynamic` reads `<path>` as is, `pki`
+   * writes `<mount>/issue/<role>`.
+   */
+  engine: "kv-v2" | "kv-v1" | "dynamic" | "pki";
+  /** The mount point (kv and pki engines), e.g. `secret` or `pki`. */
   mount?: string;
-  /** Path below the mount (kv) or the full path (dynamic), e.g. `database/creds/readonly`. */
+  /**
+   * Path below the mount (kv), the full path (dynamic), e.g. `database/creds/readonly`, or `issue/<role>` below
+   * the mount (pki; derived from `role`, not written in the policy).
+   */
   path: string;
+  /** `engine: pki` only: the certificate to issue. */
+  pki?: PkiRequest;
   /** KV v2 version to read; latest when absent. */
   version?: number;
   /** The key to deliver when the entry uses `delivery` (single value). */

@@ -31,6 +31,9 @@ import {
   type AuthMethod,
   backoffDelay,
   certAuth,
+  certificateRetry,
+  certificateValues,
+  issueCertificate,
   jwtAuth,
   kubernetesAuth,
   LeaseKeeper,
@@ -41,6 +44,7 @@ import {
   readLeased,
   readVaultEnv,
   type ReissueReason,
+  renewalDelayMs,
   type RetryOptions,
   tokenAuth,
   VaultClient,
@@ -388,8 +392,11 @@ export type VaultSourceEvent =
     type: "changed";
     /** The secret entry's name. */
     name: string;
-    /** `kv_version`: a new KV v2 version; `kv_value`: a KV v1 value changed; `lease_reissued`: new credentials. */
-    reason: "kv_version" | "kv_value" | "lease_reissued";
+    /**
+     * `kv_version`: a new KV v2 version; `kv_value`: a KV v1 value changed; `lease_reissued`: new credentials;
+     * `certificate_renewed`: a new certificate (`engine: pki`) before the previous one expires.
+     */
+    reason: "kv_version" | "kv_value" | "lease_reissued" | "certificate_renewed";
     /** For `lease_reissued`: why the credentials were issued again. */
     detail?: ReissueReason;
     /** The new values; the listener owns them and zeroes them once delivered (or unused). */
@@ -440,6 +447,8 @@ export class VaultSecretSource implements SecretSource {
   #listeners = new Set<(e: VaultSourceEvent) => void>();
   #closed = false;
   #reissueTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `engine: pki`: when the certificate handed out last expires (ms since the epoch). */
+  #certExpiresAt: number | undefined;
 
   constructor(client: VaultClient, spec: SecretSpec, options: VaultSecretSourceOptions = {}) {
     if (spec.source.type !== "vault") {
@@ -460,13 +469,16 @@ export class VaultSecretSource implements SecretSource {
     const s = this.source;
     const join = (...p: (string | undefined)[]) => p.filter((x) => x).join("/");
     if (s.engine === "kv-v2") return join(s.mount, "data", s.path);
-    if (s.engine === "kv-v1") return join(s.mount, s.path);
+    if (s.engine === "kv-v1" || s.engine === "pki") return join(s.mount, s.path);
     return s.path;
   }
 
-  /** How changes are detected: `poll` (KV, latest), `lease` (dynamic) or `never` (KV v2 pinned version). */
+  /**
+   * How changes are detected: `poll` (KV, latest), `lease` (dynamic; pki, whose certificates are renewed before
+   * they expire) or `never` (KV v2 pinned version).
+   */
   get rotation(): "poll" | "lease" | "never" {
-    if (this.source.engine === "dynamic") return "lease";
+    if (this.source.engine === "dynamic" || this.source.engine === "pki") return "lease";
     if (this.source.engine === "kv-v2" && this.source.version !== undefined) return "never";
     return "poll";
   }
@@ -490,7 +502,7 @@ export class VaultSecretSource implements SecretSource {
   async fetch(options: FetchOptions = {}): Promise<FetchedSecret> {
     const read = await this.#read(options.signal);
     const secret = this.#extract(read.data, read.version);
-    if (read.lease !== undefined) this.#keep(read.lease);
+    this.#keepAll(read);
     this.#digest = digest(secret);
     this.#version = read.version;
     return secret;
@@ -544,12 +556,29 @@ export class VaultSecretSource implements SecretSource {
     return Promise.resolve();
   }
 
-  async #read(
-    signal: AbortSignal | undefined,
-  ): Promise<{ data: Record<string, unknown>; version?: string; lease?: LeaseInfoLike }> {
+  async #read(signal: AbortSignal | undefined): Promise<ReadResult> {
     const s = this.source;
     const opts = signal ? { signal } : {};
     try {
+      if (s.engine === "pki") {
+        const p = s.pki!;
+        const cert = await issueCertificate(this.#client, s.mount ?? "pki", p.role, {
+          ...opts,
+          commonName: p.common_name,
+          ...(p.alt_names ? { altNames: p.alt_names } : {}),
+          ...(p.ip_sans ? { ipSans: p.ip_sans } : {}),
+          ...(p.uri_sans ? { uriSans: p.uri_sans } : {}),
+          ...(p.ttl_s !== undefined ? { ttlS: p.ttl_s } : {}),
+          ...(p.exclude_cn_from_sans !== undefined
+            ? { excludeCnFromSans: p.exclude_cn_from_sans }
+            : {}),
+        });
+        return {
+          data: certificateValues(cert),
+          version: cert.serialNumber,
+          expiration: cert.expiration,
+        };
+      }
       if (s.engine === "kv-v2") {
         const r = await readKvV2(this.#client, s.mount ?? "secret", s.path, {
           ...opts,
@@ -603,6 +632,29 @@ export class VaultSecretSource implements SecretSource {
     return version !== undefined ? { values, version } : { values };
   }
 
+  #keepAll(read: ReadResult): void {
+    if (read.lease !== undefined) this.#keep(read.lease);
+    if (read.expiration !== undefined) this.#keepCertificate(read.expiration);
+  }
+
+  /** Schedules the next certificate at `renew_fraction` of the validity left now. */
+  #keepCertificate(expirationS: number): void {
+    if (this.#reissueTimer !== undefined) clearTimeout(this.#reissueTimer);
+    this.#reissueTimer = undefined;
+    this.#certExpiresAt = expirationS * 1000;
+    if (this.#closed) return;
+    const fraction = this.source.pki?.renew_fraction ?? 2 / 3;
+    const delay = renewalDelayMs(expirationS, fraction, Date.now());
+    this.#logger(
+      "debug",
+      `Secret '${this.name}': certificate ${this.#version ?? ""}; the next one in ${delay} ms`,
+    );
+    // The reason only names lease re-issues; a certificate renewal is reported as such.
+    const timer = setTimeout(() => void this.#reissue("expired", 0), delay);
+    Deno.unrefTimer(timer);
+    this.#reissueTimer = timer;
+  }
+
   #keep(lease: LeaseInfoLike): void {
     this.#keeper?.stop();
     this.#keeper = undefined;
@@ -622,9 +674,19 @@ export class VaultSecretSource implements SecretSource {
       const read = await this.#read(undefined);
       if (this.#closed) return;
       const secret = this.#extract(read.data, read.version);
-      if (read.lease !== undefined) this.#keep(read.lease);
+      this.#keepAll(read);
       this.#digest = digest(secret);
       this.#version = read.version;
+      if (read.expiration !== undefined) {
+        this.#logger(
+          "info",
+          `Secret '${this.name}': new certificate issued (serial ${read.version}, expires ${
+            new Date(read.expiration * 1000).toISOString()
+          })`,
+        );
+        this.#emit({ type: "changed", name: this.name, reason: "certificate_renewed", secret });
+        return;
+      }
       this.#logger(
         "info",
         `Secret '${this.name}': new credentials issued (${reason.replaceAll("_", " ")})`,
@@ -638,10 +700,15 @@ export class VaultSecretSource implements SecretSource {
       });
     } catch (err) {
       const error = wrap(this.name, err, this.path);
-      const delay = backoffDelay(failures, { maxRetries: 0, minDelayMs: 1000, maxDelayMs: 30_000 });
+      const backoff = backoffDelay(failures, {
+        maxRetries: 0,
+        minDelayMs: 1000,
+        maxDelayMs: 30_000,
+      });
+      const { delayMs: delay, note } = certificateRetry(backoff, this.#certExpiresAt, Date.now());
       this.#logger(
         "error",
-        `${error.message}; the workload keeps its current values; retrying in ${delay} ms`,
+        `${error.message}; the workload keeps its current values; retrying in ${delay} ms${note}`,
       );
       this.#emit({ type: "error", name: this.name, error });
       if (this.#closed) return;
@@ -676,6 +743,16 @@ export class VaultSecretSource implements SecretSource {
       }
     });
   }
+}
+
+/** What one read of an entry returned. */
+interface ReadResult {
+  data: Record<string, unknown>;
+  /** KV v2 version, lease id or certificate serial number. */
+  version?: string;
+  lease?: LeaseInfoLike;
+  /** `engine: pki`: the certificate's notAfter, seconds since the epoch. */
+  expiration?: number;
 }
 
 interface LeaseInfoLike {

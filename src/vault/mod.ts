@@ -27,6 +27,7 @@ export * from "./client.ts";
 export * from "./auth.ts";
 export * from "./kv.ts";
 export * from "./lease.ts";
+export * from "./pki.ts";
 export * from "./retry.ts";
 export * from "./env.ts";
 export * from "./tls.ts";

@@ -505,3 +505,138 @@ Deno.test({
     }
   },
 });
+
+async function writePkiPolicy(
+  server: VaultTestServer,
+  dir: string,
+  source: string,
+  extra = "",
+): Promise<string> {
+  const c = await certs();
+  await Deno.writeTextFile(`${dir}/token`, server.createToken({ policies: ["pki/issue/*"] }));
+  const file = `${dir}/policy.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `policy:\n  mode: audit\n` +
+      `secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, ${source} }\n` +
+      `    keys:\n      certificate: { file: TLS_CERT_FILE }\n      private_key: { file: TLS_KEY_FILE }\n` +
+      `      ca_chain: { file: TLS_CA_FILE }\n      serial_number: { env: TLS_SERIAL }\n` +
+      `audit:\n  output: ${dir}/audit.jsonl\n` +
+      `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
+      `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n` +
+      `  auth: { method: token, token_file_path: ${dir}/token }\n` + extra,
+  );
+  return file;
+}
+
+/** The workload: checks with openssl that the certificate chains to the CA and matches its key. */
+const SHOW_CERT =
+  `cert=$(openssl x509 -in "$TLS_CERT_FILE" -noout -serial -subject -nameopt RFC2253 | tr '\\n' ' '); ` +
+  `chain=$(openssl verify -CAfile "$TLS_CA_FILE" "$TLS_CERT_FILE" >/dev/null 2>&1 && echo ok); ` +
+  `a=$(openssl x509 -in "$TLS_CERT_FILE" -noout -pubkey | openssl sha256); ` +
+  `b=$(openssl pkey -in "$TLS_KEY_FILE" -pubout | openssl sha256); ` +
+  `[ "$a" = "$b" ] && key=ok; ` +
+  `echo "START serial=$TLS_SERIAL $cert chain=$chain key=$key"; while :; do sleep 0.2; done`;
+
+Deno.test({
+  name: "x00 run delivers a Vault PKI certificate, its key and CA chain as sealed memfds",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-" });
+    try {
+      server.addPkiRole("web", {
+        allowed_domains: ["example.com"],
+        allow_subdomains: true,
+        key_type: "ec",
+      });
+      const policy = await writePkiPolicy(
+        server,
+        dir,
+        "role: web, common_name: app.example.com, ttl: 1h",
+      );
+      const x = startX00(policy, SHOW_CERT);
+      const line = await x.waitLine(/^START /);
+      const serial = server.pki().serials[0]!;
+      assert.equal(server.pki().serials.length, 1);
+      assert.match(
+        line,
+        new RegExp(`^START serial=${serial} serial=${serial.replaceAll(":", "").toUpperCase()} `),
+      );
+      assert.match(line, /subject=CN=app\.example\.com +chain=ok key=ok$/);
+      assert.equal(await x.finish(), 143);
+      const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+      assert.ok(!/PRIVATE KEY/.test(x.stderr + audit), "no private key in x00's output");
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run restarts the workload with a new certificate before the old one expires (on_change: restart)",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-rot-" });
+    try {
+      server.addPkiRole("web", { allow_any_name: true, key_type: "ec" });
+      const policy = await writePkiPolicy(
+        server,
+        dir,
+        "role: web, common_name: app.test, ttl: 4s, renew_fraction: 0.5",
+        "rotation: { on_change: restart, grace_period: 2s }\n",
+      );
+      const x = startX00(policy, SHOW_CERT);
+      const first = await x.waitLine(/^START /);
+      // A second start, with another serial number.
+      await x.waitLine(new RegExp(`^START (?!${first.split(" ")[1]} )`), 15_000);
+      const starts = x.lines.filter((l) => l.startsWith("START"));
+      assert.ok(starts.every((l) => l.endsWith("chain=ok key=ok")), starts.join("\n"));
+      assert.match(x.stderr, /secret 'tls' changed \(certificate_renewed\); on_change: restart/);
+      assert.equal(await x.finish(), 143);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "x00 run does not start the workload when the PKI role refuses the certificate; one line, exit code 5",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-fail-" });
+    try {
+      server.addPkiRole("web", {
+        allowed_domains: ["example.com"],
+        allow_subdomains: true,
+        key_type: "ec",
+      });
+      const policy = await writePkiPolicy(server, dir, "role: web, common_name: evil.test");
+      const marker = `${dir}/started`;
+      const x = startX00(policy, `touch ${marker}`);
+      const code = await x.child.status.then((s) => s.code);
+      await x.finish();
+      assert.equal(code, 5, x.stderr);
+      const lines = x.stderr.trim().split("\n").filter((l) => l.startsWith("x00: Cannot"));
+      assert.deepEqual(lines, [
+        "x00: Cannot fetch secret 'tls' from Vault path 'pki/issue/web': request refused (HTTP 400): common name evil.test not allowed by this role",
+      ]);
+      assert.throws(() => Deno.statSync(marker));
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -5,9 +5,10 @@
  * the `X-Vault-Token`, `X-Vault-Namespace` and `X-Vault-Request` headers, and `Retry-After` on 429.
  *
  * Implemented: KV v2 (`<mount>/data/<path>`, `?version=`, deleted/destroyed versions), KV v1, dynamic database
- * credentials (`database/creds/<role>`) with leases, `sys/leases/renew`, `auth/token/lookup-self`,
- * `auth/token/renew-self`, AppRole, Kubernetes, JWT and TLS certificate logins, response wrapping
- * (`sys/wrapping/wrap|lookup|unwrap`, see `server_auth.ts`), path ACLs, namespaces, and switches to inject faults.
+ * credentials (`database/creds/<role>`) with leases, PKI certificates (`<mount>/issue/<role>`, see `pki_mount.ts`),
+ * `sys/leases/renew`, `auth/token/lookup-self`, `auth/token/renew-self`, AppRole, Kubernetes, JWT and TLS
+ * certificate logins, response wrapping (`sys/wrapping/wrap|lookup|unwrap`, see `server_auth.ts`), path ACLs,
+ * namespaces, and switches to inject faults.
  *
  * It is built on Deno's `node:https` because `Deno.listenTls` cannot request or verify client certificates.
  *
@@ -29,6 +30,7 @@ import {
   type LoginOutcome,
   WrapBackend,
 } from "./server_auth.ts";
+import { PkiMount, type PkiRole } from "./pki_mount.ts";
 
 /** One recorded request (headers lower-cased; the test process may look at tokens, the client never logs them). */
 export interface RecordedRequest {
@@ -158,7 +160,8 @@ export class VaultTestServer {
   #cert = new CertBackend();
   #wrap = new WrapBackend();
   /** Mount -> engine. */
-  #mounts = new Map<string, "kv-v2" | "kv-v1" | "database">([
+  #pki = new Map<string, PkiMount>();
+  #mounts = new Map<string, "kv-v2" | "kv-v1" | "database" | "pki">([
     ["secret", "kv-v2"],
     ["kv", "kv-v1"],
     ["database", "database"],
@@ -311,6 +314,30 @@ export class VaultTestServer {
   /** Declares a mount (KV v2 `secret/`, KV v1 `kv/` and `database/` exist by default). */
   mount(name: string, engine: "kv-v2" | "kv-v1" | "database"): void {
     this.#mounts.set(name, engine);
+  }
+
+  /**
+   * Enables a PKI mount (default `pki`) with a new test CA, or returns the existing one. Its CA certificate is
+   * `server.pki().ca.certificate.pem`.
+   */
+  pki(mount = "pki"): PkiMount {
+    let m = this.#pki.get(mount);
+    if (m === undefined) {
+      m = new PkiMount();
+      this.#pki.set(mount, m);
+      this.#mounts.set(mount, "pki");
+    }
+    return m;
+  }
+
+  /** Creates or replaces a PKI role (`<mount>/roles/<name>`); unset settings take Vault's defaults. */
+  addPkiRole(name: string, settings: Partial<PkiRole> = {}, mount = "pki"): void {
+    this.pki(mount).setRole(name, settings);
+  }
+
+  /** Deletes a PKI role: issuing with it then answers 400 `unknown role: <name>`. */
+  deletePkiRole(name: string, mount = "pki"): void {
+    this.#pki.get(mount)?.roles.delete(name);
   }
 
   /** Declares a database role: `database/creds/<role>` issues credentials with these lease TTLs. */
@@ -779,6 +806,11 @@ export class VaultTestServer {
         200,
         this.#envelope({ data, lease_duration: 2764800, mount_type: "kv" }),
       );
+    }
+    if (engine === "pki") {
+      const answer = this.#pki.get(mountName)!.handle(method, mountName, rest, body);
+      if ("errors" in answer) return this.#error(res, answer.status, answer.errors);
+      return this.#send(res, 200, this.#envelope({ ...answer.envelope, mount_type: "pki" }));
     }
     // database
     const creds = /^creds\/([^/]+)$/.exec(rest);
