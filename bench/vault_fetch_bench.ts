@@ -17,7 +17,7 @@
  */
 
 import { loadTlsMaterial, tokenAuth, VaultClient } from "../src/vault/mod.ts";
-import { VaultSecretSource } from "../src/secrets/vault_source.ts";
+import { VaultSecretSource } from "../src/secrets/vault/mod.ts";
 import type { Delivery, SecretSpec } from "../src/policy/types.ts";
 import { zeroSecret } from "../src/secrets/source.ts";
 

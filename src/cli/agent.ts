@@ -49,7 +49,7 @@ import {
   createVaultSources,
   type VaultSourceEvent,
   type VaultSources,
-} from "../secrets/vault_source.ts";
+} from "../secrets/vault/mod.ts";
 import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
 import { logLevelFrom } from "./log_level.ts";
 import { monitorOptions, Protection } from "./_protection.ts";

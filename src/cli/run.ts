@@ -27,7 +27,7 @@ import {
   createVaultSources,
   type VaultSourceEvent,
   type VaultSources,
-} from "../secrets/vault_source.ts";
+} from "../secrets/vault/mod.ts";
 import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
 import {
   exitCodeOf,

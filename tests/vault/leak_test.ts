@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Delivery, SecretSpec, VaultSource } from "../../src/policy/types.ts";
-import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault_source.ts";
+import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault/mod.ts";
 import {
   appRoleAuth,
   certAuth,

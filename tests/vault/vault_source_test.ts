@@ -15,7 +15,7 @@ import {
   type RotationEvent,
   VaultSecretSource,
   VaultSourceError,
-} from "../../src/secrets/vault_source.ts";
+} from "../../src/secrets/vault/mod.ts";
 import { tokenAuth } from "../../src/vault/mod.ts";
 import { certs, LogSink, mtlsClient, rejection, startServer, waitFor } from "./_helpers.ts";
 import type { VaultTestServer } from "./server.ts";
