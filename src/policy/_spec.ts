@@ -6,6 +6,8 @@
  * @module
  */
 
+import { DEFAULT_TIMEOUT_MS, KUBERNETES_TOKEN_PATH } from "../vault/defaults.ts";
+
 /** The keys every mapping of the format accepts. */
 export const KEYS = {
   root: ["policy", "secrets", "templates", "audit", "rotation", "vault", "workload", "clients"],
@@ -178,11 +180,11 @@ export const DEFAULTS = {
   tls_skip_verify: false,
   allow_insecure: false,
   max_retries: 12,
-  timeout: "60s",
+  timeout: `${DEFAULT_TIMEOUT_MS / 1000}s`,
   auth_method: "token",
   approle_mount_path: "auth/approle",
   kubernetes_mount_path: "auth/kubernetes",
-  kubernetes_token_path: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  kubernetes_token_path: KUBERNETES_TOKEN_PATH,
   remove_secret_id_file_after_reading: true,
   jwt_mount_path: "auth/jwt",
   remove_jwt_after_reading: false,

@@ -5,14 +5,14 @@
  * @module
  */
 
-import type { AuthLogin } from "./auth.ts";
-import type { VaultClient } from "./client.ts";
+import type { AuthLogin } from "./types.ts";
+import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
 import { readTextFile } from "./_fs.ts";
 
 /** `POST path` with `body` unauthenticated; returns the token of the answer's `auth` block. */
 export async function loginRequest(
-  client: VaultClient,
+  client: VaultRequester,
   path: string,
   body: Record<string, string>,
   signal: AbortSignal | undefined,
@@ -64,7 +64,7 @@ export function authMount(s: string): string {
 
 /** Deletes a credential file after reading it, logging the outcome (never the content). */
 export async function removeAfterReading(
-  client: VaultClient,
+  client: VaultRequester,
   path: string,
   what: string,
 ): Promise<void> {

@@ -8,8 +8,8 @@
  */
 
 import { createHash } from "node:crypto";
-import type { AuthMethod } from "./auth.ts";
-import type { VaultClient } from "./client.ts";
+import type { AuthMethod } from "./types.ts";
+import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
 import { fileError } from "./_fs.ts";
 import { authMount, loginRequest, readCached, removeAfterReading } from "./_login.ts";
@@ -110,7 +110,7 @@ function sha256(s: string): string {
  * (the token as `X-Vault-Token`) and returns `data.secret_id`.
  */
 async function unwrapSecretId(
-  client: VaultClient,
+  client: VaultRequester,
   token: string,
   expectedPath: string,
   file: string,

@@ -7,33 +7,18 @@
  * @module
  */
 
-import type { Logger, VaultClient } from "./client.ts";
+import type { AuthLogin, AuthMethod, Logger, VaultRequester } from "./types.ts";
+
+export type { AuthLogin, AuthMethod } from "./types.ts";
 import { VaultError } from "./errors.ts";
 import { backoffDelay } from "./retry.ts";
 import { readTextFile } from "./_fs.ts";
 import { authMount, loginRequest } from "./_login.ts";
+import { KUBERNETES_TOKEN_PATH } from "./defaults.ts";
 
 export * from "./approle_auth.ts";
 export * from "./jwt_auth.ts";
 export * from "./cert_auth.ts";
-
-/** The result of a login. */
-export interface AuthLogin {
-  /** The token (a credential: never log it). */
-  token: string;
-  /** TTL in seconds; 0 when the token never expires or the TTL is unknown. */
-  leaseDurationS: number;
-  /** Whether `auth/token/renew-self` may extend it. */
-  renewable: boolean;
-}
-
-/** A way to obtain a Vault token. */
-export interface AuthMethod {
-  /** `token`, `approle`, `kubernetes`, `jwt` or `cert` (for messages). */
-  readonly name: string;
-  /** Obtains a token. Throws a {@linkcode VaultError} that never contains a credential. */
-  login(client: VaultClient, signal?: AbortSignal): Promise<AuthLogin>;
-}
 
 /** Options of {@linkcode tokenAuth}. */
 export interface TokenAuthOptions {
@@ -115,8 +100,7 @@ export interface KubernetesAuthOptions {
   tokenPath?: string;
 }
 
-/** The standard path of a pod's service account token. */
-export const KUBERNETES_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+export { KUBERNETES_TOKEN_PATH };
 
 /**
  * Kubernetes auth: `POST auth/<mount>/login` with the role and the service account JWT, re-read at every login
@@ -175,7 +159,7 @@ export type TokenEvent =
  * ```
  */
 export class TokenManager {
-  #client: VaultClient;
+  #client: VaultRequester;
   #method: AuthMethod;
   #logger: Logger;
   #token: string | undefined;
@@ -187,7 +171,7 @@ export class TokenManager {
   #failures = 0;
   #listeners = new Set<(e: TokenEvent) => void>();
 
-  constructor(client: VaultClient, method: AuthMethod, logger: Logger) {
+  constructor(client: VaultRequester, method: AuthMethod, logger: Logger) {
     this.#client = client;
     this.#method = method;
     this.#logger = logger;

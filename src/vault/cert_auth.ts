@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { AuthMethod } from "./auth.ts";
+import type { AuthMethod } from "./types.ts";
 import { authMount, loginRequest } from "./_login.ts";
 
 /** Options of {@linkcode certAuth}. */

@@ -19,43 +19,23 @@ import { createTransport, type Transport } from "./transport.ts";
 import type { TlsMaterial } from "./tls.ts";
 import { type AuthMethod, TokenManager } from "./auth.ts";
 import { Redactor } from "./_redact.ts";
+import { DEFAULT_TIMEOUT_MS } from "./defaults.ts";
+import type {
+  Logger,
+  VaultAuthInfo,
+  VaultRequester,
+  VaultRequestOptions,
+  VaultResponse,
+} from "./types.ts";
 
-/** Log levels of the optional logger. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/** A log sink. Messages never contain tokens, secret_ids, JWTs or secret values. */
-export type Logger = (level: LogLevel, message: string) => void;
-
-/** The `auth` block of a Vault answer (logins, token renewal). */
-export interface VaultAuthInfo {
-  /** The token (a credential: never log it). */
-  client_token: string;
-  accessor?: string;
-  policies?: string[] | null;
-  token_policies?: string[] | null;
-  metadata?: Record<string, string> | null;
-  /** Token TTL in seconds; 0 for tokens that never expire. */
-  lease_duration: number;
-  renewable: boolean;
-  entity_id?: string;
-  token_type?: string;
-  orphan?: boolean;
-}
-
-/** Vault's JSON envelope, as documented for every API answer. */
-export interface VaultResponse<T = Record<string, unknown>> {
-  request_id: string;
-  lease_id: string;
-  renewable: boolean;
-  /** Seconds. */
-  lease_duration: number;
-  data: T | null;
-  wrap_info: unknown;
-  warnings: string[] | null;
-  auth: VaultAuthInfo | null;
-  /** Type of the mount that answered (Vault 1.10+). */
-  mount_type?: string;
-}
+export type {
+  Logger,
+  LogLevel,
+  VaultAuthInfo,
+  VaultRequester,
+  VaultRequestOptions,
+  VaultResponse,
+} from "./types.ts";
 
 /** Options of {@linkcode VaultClient}. */
 export interface VaultClientOptions {
@@ -83,24 +63,6 @@ export interface VaultClientOptions {
   transport?: Transport;
 }
 
-/** Options of one request. */
-export interface VaultRequestOptions {
-  /** JSON body. */
-  body?: unknown;
-  /** Query parameters. */
-  query?: Record<string, string>;
-  /** Send the managed token (default true). */
-  authenticated?: boolean;
-  /** Send this token instead of the managed one (used while logging in). */
-  token?: string;
-  /** Return the envelope of a 404 answer instead of throwing (KV v2 reports deleted versions this way). */
-  allowNotFound?: boolean;
-  /** On 403, re-authenticate once and retry (default true when authenticated). */
-  reauthenticate?: boolean;
-  /** Aborts the request and its retries. */
-  signal?: AbortSignal;
-}
-
 /**
  * A small, typed Vault client usable on its own.
  *
@@ -118,7 +80,7 @@ export interface VaultRequestOptions {
  * await client.close();
  * ```
  */
-export class VaultClient {
+export class VaultClient implements VaultRequester {
   /** Vault's address. */
   readonly address: URL;
   /** Namespace sent with every request, if any. */
@@ -157,7 +119,7 @@ export class VaultClient {
       ...options.retry,
       maxRetries: options.maxRetries ?? DEFAULT_RETRY.maxRetries,
     };
-    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const transportOptions: Parameters<typeof createTransport>[1] = {
       tls: options.tls ?? { caCerts: [] },
     };
@@ -297,23 +259,20 @@ export class VaultClient {
         }
       } catch (err) {
         if (options.signal?.aborted) {
-          throw new VaultError(`Cannot ${verb} '${clean}' in Vault: the request was aborted`, {
+          throw VaultError.request(verb, clean, `the request was aborted`, {
             kind: "aborted",
-            path: clean,
             attempts: attempt,
           });
         }
         if (timeout.aborted) {
-          error = new VaultError(
-            `Cannot ${verb} '${clean}' in Vault: no answer within ${this.#timeoutMs} ms (timeout)`,
-            { kind: "timeout", path: clean },
+          error = VaultError.request(
+            verb,
+            clean,
+            `no answer within ${this.#timeoutMs} ms (timeout)`,
+            { kind: "timeout" },
           );
         } else if (err instanceof VaultError) {
-          error = new VaultError(`Cannot ${verb} '${clean}' in Vault: ${err.message}`, {
-            kind: err.kind,
-            path: clean,
-            cause: err,
-          });
+          error = VaultError.request(verb, clean, `${err.message}`, { kind: err.kind, cause: err });
         } else {
           throw err;
         }
@@ -332,9 +291,8 @@ export class VaultClient {
           );
           await sleep(delay, options.signal).catch(() => {});
           if (options.signal?.aborted) {
-            throw new VaultError(`Cannot ${verb} '${clean}' in Vault: the request was aborted`, {
+            throw VaultError.request(verb, clean, `the request was aborted`, {
               kind: "aborted",
-              path: clean,
               attempts: attempt,
             });
           }
@@ -370,7 +328,12 @@ export class VaultClient {
     }
   }
 
-  #httpError(status: number, bodyText: string, path: string, verb: string): VaultError {
+  #httpError(
+    status: number,
+    bodyText: string,
+    path: string,
+    verb: "read" | "write to",
+  ): VaultError {
     const errors = this.#serverErrors(bodyText);
     const detail = errors.length > 0 ? `: ${errors.join("; ")}` : "";
     const joined = errors.join(" ").toLowerCase();
@@ -406,7 +369,7 @@ export class VaultClient {
       reason = `request refused (HTTP ${status})${detail}`;
     }
     if (isRetryableStatus(status) && kind === "bad_request") kind = "server_error";
-    return new VaultError(`Cannot ${verb} '${path}' in Vault: ${reason}`, { kind, status, path });
+    return VaultError.request(verb, path, `${reason}`, { kind, status });
   }
 
   #serverErrors(bodyText: string): string[] {
@@ -445,6 +408,7 @@ function withAttempts(
   if (error.status !== undefined) opts.status = error.status;
   if (error.path !== undefined) opts.path = error.path;
   if (error.cause !== undefined) opts.cause = error.cause;
+  if (error.reason !== undefined) opts.reason = error.reason + suffix;
   return new VaultError(error.message + suffix, opts);
 }
 
@@ -452,7 +416,7 @@ function parseEnvelope<T>(
   text: string,
   status: number,
   path: string,
-  verb: string,
+  verb: "read" | "write to",
   notFound = false,
 ): VaultResponse<T> {
   const empty: VaultResponse<T> = {
@@ -471,24 +435,16 @@ function parseEnvelope<T>(
     parsed = JSON.parse(text);
   } catch {
     // The parser's message quotes the body, which may hold secrets: it is not kept.
-    throw new VaultError(
-      `Cannot ${verb} '${path}' in Vault: the HTTP ${status} answer is not JSON`,
-      {
-        kind: "invalid_response",
-        status,
-        path,
-      },
-    );
+    throw VaultError.request(verb, path, `the HTTP ${status} answer is not JSON`, {
+      kind: "invalid_response",
+      status,
+    });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new VaultError(
-      `Cannot ${verb} '${path}' in Vault: the HTTP ${status} answer is not a JSON object`,
-      {
-        kind: "invalid_response",
-        status,
-        path,
-      },
-    );
+    throw VaultError.request(verb, path, `the HTTP ${status} answer is not a JSON object`, {
+      kind: "invalid_response",
+      status,
+    });
   }
   const p = parsed as Record<string, unknown>;
   const out: VaultResponse<T> = {
@@ -507,14 +463,10 @@ function parseEnvelope<T>(
   if (isObject(p.auth)) {
     const a = p.auth as Record<string, unknown>;
     if (typeof a.client_token !== "string" || a.client_token === "") {
-      throw new VaultError(
-        `Cannot ${verb} '${path}' in Vault: the answer's auth block has no client_token`,
-        {
-          kind: "invalid_response",
-          status,
-          path,
-        },
-      );
+      throw VaultError.request(verb, path, `the answer's auth block has no client_token`, {
+        kind: "invalid_response",
+        status,
+      });
     }
     out.auth = {
       ...(a as unknown as VaultAuthInfo),

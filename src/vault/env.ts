@@ -88,7 +88,7 @@ export function readVaultEnv(env: Record<string, string | undefined>): VaultEnvS
   }
   const timeout = get("VAULT_CLIENT_TIMEOUT");
   if (timeout !== undefined) {
-    const ms = parseDuration(timeout);
+    const ms = parseVaultCliDuration(timeout);
     if (ms === undefined || ms <= 0) {
       throw configError("VAULT_CLIENT_TIMEOUT", "a duration such as 60, 60s or 1m30s", timeout);
     }
@@ -98,16 +98,18 @@ export function readVaultEnv(env: Record<string, string | undefined>): VaultEnvS
 }
 
 /**
- * Parses a Go-style duration (`1h2m3s`, `500ms`, `1.5s`) or a bare number of seconds into milliseconds.
- * Returns `undefined` when the text is not a duration.
+ * Parses a duration as the vault CLI reads `VAULT_CLIENT_TIMEOUT`: Go's `time.ParseDuration` (`1h2m3s`, `500ms`,
+ * `1.5s`) or a bare number of seconds, into milliseconds. Returns `undefined` when the text is not a duration.
+ * Not the policy's grammar (`src/duration.ts`, which takes no fractions and no bare numbers): a variable meant for
+ * the vault CLI must mean the same to X00.
  *
  * @example Usage
  * ```ts
- * import { parseDuration } from "./env.ts";
- * console.assert(parseDuration("1m30s") === 90000 && parseDuration("15") === 15000);
+ * import { parseVaultCliDuration } from "./env.ts";
+ * console.assert(parseVaultCliDuration("1m30s") === 90000 && parseVaultCliDuration("15") === 15000);
  * ```
  */
-export function parseDuration(text: string): number | undefined {
+export function parseVaultCliDuration(text: string): number | undefined {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
   const unit: Record<string, number> = {

@@ -53,6 +53,10 @@ export interface VaultErrorOptions extends ErrorOptions {
   path?: string;
   /** How many attempts were made before giving up. */
   attempts?: number;
+  /** The reason alone, without "Cannot read 'PATH' in Vault: " (for callers that name the path themselves). */
+  reason?: string;
+  /** `config` errors about the client certificate's validity period. */
+  certificate?: "expired" | "not_yet_valid";
 }
 
 /**
@@ -79,6 +83,10 @@ export class VaultError extends Error {
   readonly path?: string;
   /** Number of attempts made (1 when not retried). */
   readonly attempts?: number;
+  /** The reason alone, when the error is about a request to {@linkcode VaultError.path}. */
+  readonly reason?: string;
+  /** Set when the client certificate is expired or not yet valid. */
+  readonly certificate?: "expired" | "not_yet_valid";
 
   constructor(message: string, options: VaultErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -87,6 +95,31 @@ export class VaultError extends Error {
     if (options.status !== undefined) this.status = options.status;
     if (options.path !== undefined) this.path = options.path;
     if (options.attempts !== undefined) this.attempts = options.attempts;
+    if (options.reason !== undefined) this.reason = options.reason;
+    if (options.certificate !== undefined) this.certificate = options.certificate;
+  }
+
+  /**
+   * An error of one request: `Cannot VERB 'PATH' in Vault: REASON`, with `path` and `reason` set.
+   *
+   * @example Usage
+   * ```ts
+   * import { VaultError } from "./errors.ts";
+   * const e = VaultError.request("read", "secret/data/app", "permission denied", { kind: "permission_denied" });
+   * console.assert(e.reason === "permission denied" && e.path === "secret/data/app");
+   * ```
+   */
+  static request(
+    verb: "read" | "write to",
+    path: string,
+    reason: string,
+    options: Omit<VaultErrorOptions, "path" | "reason">,
+  ): VaultError {
+    return new VaultError(`Cannot ${verb} '${path}' in Vault: ${reason}`, {
+      ...options,
+      path,
+      reason,
+    });
   }
 
   /** Whether retrying the same request later may succeed. */

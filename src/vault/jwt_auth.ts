@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AuthMethod } from "./auth.ts";
+import type { AuthMethod } from "./types.ts";
 import { VaultError } from "./errors.ts";
 import { fileError } from "./_fs.ts";
 import { authMount, loginRequest, removeAfterReading } from "./_login.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { VaultClient } from "./client.ts";
+import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
 
 /** Metadata of a KV v2 version. */
@@ -63,7 +63,7 @@ function joinPath(...parts: string[]): string {
  * ```
  */
 export async function readKvV2(
-  client: VaultClient,
+  client: VaultRequester,
   mount: string,
   path: string,
   options: ReadOptions & { version?: number } = {},
@@ -134,7 +134,7 @@ export async function readKvV2(
  * ```
  */
 export async function readKvV1(
-  client: VaultClient,
+  client: VaultRequester,
   mount: string,
   path: string,
   options: ReadOptions = {},
@@ -162,7 +162,7 @@ export async function readKvV1(
  * ```
  */
 export async function readLeased(
-  client: VaultClient,
+  client: VaultRequester,
   path: string,
   options: ReadOptions = {},
 ): Promise<LeasedSecret> {

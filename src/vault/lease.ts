@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Logger, VaultClient } from "./client.ts";
+import type { Logger, VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
 import { backoffDelay } from "./retry.ts";
 
@@ -29,7 +29,7 @@ export interface RenewedLease {
  * ```
  */
 export async function renewLease(
-  client: VaultClient,
+  client: VaultRequester,
   leaseId: string,
   incrementS: number,
   options: { signal?: AbortSignal } = {},
@@ -83,7 +83,7 @@ export interface LeaseInfo {
  * ```
  */
 export class LeaseKeeper {
-  #client: VaultClient;
+  #client: VaultRequester;
   #lease: LeaseInfo;
   #options: LeaseKeeperOptions;
   #logger: Logger;
@@ -93,7 +93,7 @@ export class LeaseKeeper {
   #failures = 0;
   #increment: number;
 
-  constructor(client: VaultClient, lease: LeaseInfo, options: LeaseKeeperOptions) {
+  constructor(client: VaultRequester, lease: LeaseInfo, options: LeaseKeeperOptions) {
     this.#client = client;
     this.#lease = lease;
     this.#options = options;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { VaultClient } from "./client.ts";
+import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
 
 /** What to ask `<mount>/issue/<role>` for (Vault's parameters, camel-cased). */
@@ -73,7 +73,7 @@ export type PkiResponseKey = typeof PKI_RESPONSE_KEYS[number];
  * ```
  */
 export async function issueCertificate(
-  client: VaultClient,
+  client: VaultRequester,
   mount: string,
   role: string,
   options: IssueCertificateOptions,

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from "./defaults.ts";
+
 /** How requests are retried. */
 export interface RetryOptions {
   /** Retries after the first attempt (Vault's `VAULT_MAX_RETRIES`; default 2, so 3 attempts). */
@@ -21,10 +23,10 @@ export interface RetryOptions {
 
 /** Default values of {@linkcode RetryOptions}. */
 export const DEFAULT_RETRY: Required<RetryOptions> = {
-  maxRetries: 2,
+  maxRetries: DEFAULT_MAX_RETRIES,
   minDelayMs: 250,
   maxDelayMs: 5000,
-  maxElapsedMs: 60_000,
+  maxElapsedMs: DEFAULT_TIMEOUT_MS,
 };
 
 /**

@@ -189,13 +189,13 @@ function checkValidity(pem: string, path: string, now: Date): void {
         cert.subject.replaceAll("\n", ", ")
       }) as it expired on ` +
         `${notAfter.toISOString()}`,
-      { kind: "config" },
+      { kind: "config", certificate: "expired" },
     );
   }
   if (notBefore.getTime() > now.getTime()) {
     throw new VaultError(
       `Cannot use client certificate '${path}' as it is not valid before ${notBefore.toISOString()}`,
-      { kind: "config" },
+      { kind: "config", certificate: "not_yet_valid" },
     );
   }
 }

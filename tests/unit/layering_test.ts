@@ -37,3 +37,37 @@ Deno.test("src/ reaches libbpf only through src/protect/libbpf.ts", async () => 
   };
   await walk(new URL("src/", ROOT));
 });
+
+Deno.test("src/ and ffi/ have no import cycle (type imports included)", async () => {
+  const graph = new Map<string, string[]>();
+  const walk = async (dir: URL): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(url);
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(url);
+        graph.set(
+          url.href,
+          imports(text).filter((s) => s.startsWith(".")).map((s) => new URL(s, url).href),
+        );
+      }
+    }
+  };
+  await walk(new URL("src/", ROOT));
+  await walk(new URL("ffi/", ROOT));
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (node: string): void => {
+    if (state.get(node) === "done") return;
+    if (state.get(node) === "open") {
+      const cycle = stack.slice(stack.indexOf(node)).concat(node);
+      assert.fail(`import cycle: ${cycle.map((u) => u.slice(ROOT.href.length)).join(" -> ")}`);
+    }
+    state.set(node, "open");
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) visit(next);
+    stack.pop();
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) visit(node);
+});

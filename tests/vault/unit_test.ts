@@ -3,8 +3,8 @@ import {
   backoffDelay,
   classifyTransportError,
   isRetryableStatus,
-  parseDuration,
   parseRetryAfter,
+  parseVaultCliDuration,
   readVaultEnv,
   splitPemCertificates,
   VaultError,
@@ -55,13 +55,13 @@ Deno.test("readVaultEnv() names the variable of a bad value", () => {
   assert.throws(() => readVaultEnv({ VAULT_MAX_RETRIES: "-1" }), VaultError);
 });
 
-Deno.test("parseDuration() reads Go durations and bare seconds", () => {
-  assert.equal(parseDuration("1h2m3s"), 3_723_000);
-  assert.equal(parseDuration("500ms"), 500);
-  assert.equal(parseDuration("1.5s"), 1500);
-  assert.equal(parseDuration("30"), 30_000);
-  assert.equal(parseDuration("1x"), undefined);
-  assert.equal(parseDuration(""), undefined);
+Deno.test("parseVaultCliDuration() reads Go durations and bare seconds", () => {
+  assert.equal(parseVaultCliDuration("1h2m3s"), 3_723_000);
+  assert.equal(parseVaultCliDuration("500ms"), 500);
+  assert.equal(parseVaultCliDuration("1.5s"), 1500);
+  assert.equal(parseVaultCliDuration("30"), 30_000);
+  assert.equal(parseVaultCliDuration("1x"), undefined);
+  assert.equal(parseVaultCliDuration(""), undefined);
 });
 
 Deno.test("isRetryableStatus() retries 412, 429 and 5xx except 501", () => {

@@ -7,6 +7,7 @@
  */
 
 import { ExitCode, X00Error } from "../../errors.ts";
+import { DEFAULTS as POLICY_DEFAULTS, parseDuration } from "../../policy/_spec.ts";
 import type { Mode, VaultConfig } from "../../policy/types.ts";
 import {
   appRoleAuth,
@@ -58,7 +59,11 @@ export interface ResolvedVaultSettings {
   origin: Record<string, SettingOrigin>;
 }
 
-const DEFAULTS = { max_retries: 12, timeout_ms: 60_000 };
+/** The policy format's defaults, for a `vault:` section that is absent (VAULT_* variables only). */
+const DEFAULTS = {
+  max_retries: POLICY_DEFAULTS.max_retries,
+  timeout_ms: parseDuration(POLICY_DEFAULTS.timeout)!,
+};
 
 /**
  * Applies the `VAULT_*` variables over the policy's `vault:` section over defaults, the precedence of the vault
@@ -217,7 +222,7 @@ export async function createVaultClient(
     return new VaultClient(clientOptions);
   } catch (err) {
     if (err instanceof VaultError) {
-      const expired = /expired|not valid before/.test(err.message);
+      const expired = err.certificate !== undefined;
       throw new X00Error(err.message, {
         exitCode: expired ? ExitCode.SECRET_UNAVAILABLE : ExitCode.USAGE,
         cause: err,

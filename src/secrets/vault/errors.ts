@@ -57,16 +57,17 @@ const SERVER_STATE_KINDS: ReadonlySet<string> = new Set([
 export function wrap(name: string, err: unknown, path?: string): VaultSourceError {
   if (err instanceof VaultSourceError) return err;
   if (err instanceof VaultError) {
-    const m = /^Cannot (?:read|write to) '(.+?)' in Vault: (.*)$/s.exec(err.message);
-    if (m && path !== undefined && m[1] === path) {
-      return new VaultSourceError(name, m[2]!, err.kind, { cause: err, path });
+    // About the entry's own path; or the state of Vault itself (sealed, standby, unreachable), which is not about
+    // the internal request that met it (often the token lookup): both are reported against the secret's path.
+    if (
+      err.reason !== undefined && path !== undefined &&
+      (err.path === path || SERVER_STATE_KINDS.has(err.kind))
+    ) {
+      return new VaultSourceError(name, err.reason, err.kind, { cause: err, path });
     }
-    // The state of Vault itself (sealed, standby, unreachable) is not about the internal request that met it
-    // (often the token lookup): it is reported against the secret being read.
-    if (m && path !== undefined && SERVER_STATE_KINDS.has(err.kind)) {
-      return new VaultSourceError(name, m[2]!, err.kind, { cause: err, path });
-    }
-    const reason = err.message.replace(/^Cannot (read|write to) /, "cannot $1 ");
+    const reason = err.reason !== undefined // "Cannot read 'P' in Vault: ..." inside a longer sentence
+      ? err.message.charAt(0).toLowerCase() + err.message.slice(1)
+      : err.message;
     return new VaultSourceError(name, reason, err.kind, { cause: err });
   }
   return new VaultSourceError(name, "unexpected error", "invalid_response", {
