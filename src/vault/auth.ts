@@ -11,7 +11,7 @@ import type { AuthLogin, AuthMethod, Logger, VaultRequester } from "./types.ts";
 
 export type { AuthLogin, AuthMethod } from "./types.ts";
 import { VaultError } from "./errors.ts";
-import { backoffDelay } from "./retry.ts";
+import { RenewalSchedule, twoThirds } from "./_renewal.ts";
 import { readTextFile } from "./_fs.ts";
 import { authMount, loginRequest } from "./_login.ts";
 import { KUBERNETES_TOKEN_PATH } from "./defaults.ts";
@@ -164,11 +164,8 @@ export class TokenManager {
   #logger: Logger;
   #token: string | undefined;
   #pending: Promise<string> | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
+  #schedule = new RenewalSchedule();
   #requestedS = 0;
-  #expiresAt = 0;
-  #failures = 0;
   #listeners = new Set<(e: TokenEvent) => void>();
 
   constructor(client: VaultRequester, method: AuthMethod, logger: Logger) {
@@ -184,7 +181,7 @@ export class TokenManager {
 
   /** When the current token expires (ms since the epoch), 0 when unknown or never. */
   get expiresAt(): number {
-    return this.#expiresAt;
+    return this.#schedule.expiresAt;
   }
 
   /** Registers a listener for token events; returns a function that removes it. */
@@ -212,9 +209,7 @@ export class TokenManager {
 
   /** Stops background renewal. */
   stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#schedule.stop();
   }
 
   #emit(e: TokenEvent): void {
@@ -233,9 +228,11 @@ export class TokenManager {
       try {
         const res = await this.#method.login(this.#client, signal);
         this.#token = res.token;
-        this.#failures = 0;
+        this.#schedule.reset();
         this.#requestedS = res.leaseDurationS;
-        this.#expiresAt = res.leaseDurationS > 0 ? Date.now() + res.leaseDurationS * 1000 : 0;
+        this.#schedule.expiresAt = res.leaseDurationS > 0
+          ? Date.now() + res.leaseDurationS * 1000
+          : 0;
         this.#logger(
           "info",
           `Authenticated to Vault with ${this.#method.name}` +
@@ -261,22 +258,13 @@ export class TokenManager {
     return p;
   }
 
-  #schedule(ms: number, fn: () => Promise<void>): void {
-    if (this.#stopped) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#stopped) fn().catch(() => {});
-    }, Math.max(0, ms));
-    Deno.unrefTimer(timer);
-    this.#timer = timer;
-  }
-
   #scheduleAfterLogin(res: AuthLogin): void {
     if (res.leaseDurationS <= 0) return;
     const at = twoThirds(res.leaseDurationS);
-    if (res.renewable) this.#schedule(at, () => this.#renew());
-    else this.#schedule(at, () => this.#relogin("the token is not renewable and nears its expiry"));
+    if (res.renewable) this.#schedule.at(at, () => this.#renew());
+    else {
+      this.#schedule.at(at, () => this.#relogin("the token is not renewable and nears its expiry"));
+    }
   }
 
   async #renew(): Promise<void> {
@@ -291,57 +279,54 @@ export class TokenManager {
         reauthenticate: false,
       });
       const lease = res.auth?.lease_duration ?? 0;
-      this.#failures = 0;
-      this.#expiresAt = lease > 0 ? Date.now() + lease * 1000 : 0;
-      this.#emit({ type: "renewed", leaseDurationS: lease });
       if (lease <= 0) {
+        this.#schedule.reset();
+        this.#schedule.expiresAt = 0;
+        this.#emit({ type: "renewed", leaseDurationS: lease });
         await this.#relogin("the token reached its max TTL");
         return;
       }
-      if (lease < this.#requestedS) {
+      const capped = this.#schedule.granted(
+        lease,
+        this.#requestedS,
+        () => this.#renew(),
+        () => this.#relogin("the token reaches its max TTL"),
+      );
+      this.#emit({ type: "renewed", leaseDurationS: lease });
+      if (capped) {
         this.#logger(
           "info",
           `Vault token renewed for ${lease} s only (max TTL reached); logging in again before it expires`,
         );
-        this.#schedule(twoThirds(lease), () => this.#relogin("the token reaches its max TTL"));
       } else {
         this.#logger("debug", `Vault token renewed for ${lease} s`);
-        this.#schedule(twoThirds(lease), () => this.#renew());
       }
     } catch (err) {
-      const e = err instanceof VaultError ? err : undefined;
-      if (
-        e && (e.kind === "permission_denied" || e.kind === "bad_request" || e.kind === "not_found")
-      ) {
+      const outcome = this.#schedule.failed(err);
+      if (outcome.next === "refused") {
         this.#logger(
           "warn",
-          `Vault refused to renew the token (${e.kind.replaceAll("_", " ")}); logging in again`,
+          `Vault refused to renew the token (${
+            outcome.kind.replaceAll("_", " ")
+          }); logging in again`,
         );
-        this.#emit({ type: "renewal_refused", reason: e.kind });
+        this.#emit({ type: "renewal_refused", reason: outcome.kind });
         await this.#relogin("renewal was refused");
-        return;
-      }
-      const remaining = this.#expiresAt - Date.now();
-      if (this.#expiresAt > 0 && remaining <= 0) {
+      } else if (outcome.next === "expired") {
         await this.#relogin("the token expired while renewal kept failing");
-        return;
+      } else {
+        const message = err instanceof VaultError ? err.message : "unknown error";
+        this.#logger(
+          "warn",
+          `Cannot renew the Vault token: ${message}; retrying in ${Math.round(outcome.delayMs)} ms`,
+        );
+        this.#schedule.at(outcome.delayMs, () => this.#renew());
       }
-      const delay = Math.min(
-        backoffDelay(this.#failures++, { maxRetries: 0, maxDelayMs: 30_000 }),
-        remaining / 2,
-      );
-      this.#logger(
-        "warn",
-        `Cannot renew the Vault token: ${e?.message ?? "unknown error"}; retrying in ${
-          Math.round(delay)
-        } ms`,
-      );
-      this.#schedule(delay, () => this.#renew());
     }
   }
 
   async #relogin(why: string): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#schedule.stopped) return;
     const old = this.#token;
     this.#token = undefined;
     try {
@@ -356,21 +341,12 @@ export class TokenManager {
       this.#token = old; // keep using the old token while it may still work
       const reason = err instanceof Error ? err.message : "unknown error";
       this.#emit({ type: "login_failed", reason });
-      const delay = backoffDelay(this.#failures++, {
-        maxRetries: 0,
-        minDelayMs: 500,
-        maxDelayMs: 30_000,
-      });
+      const delay = this.#schedule.backoff(500);
       this.#logger(
         "error",
         `Cannot log in to Vault again (${why}): ${reason}; retrying in ${delay} ms`,
       );
-      this.#schedule(delay, () => this.#relogin(why));
+      this.#schedule.at(delay, () => this.#relogin(why));
     }
   }
-}
-
-/** Two thirds of a TTL in seconds, in milliseconds, with up to 10% jitter downwards. */
-function twoThirds(seconds: number): number {
-  return seconds * 1000 * (2 / 3) * (0.9 + 0.1 * Math.random());
 }

@@ -8,7 +8,7 @@
 
 import type { Logger, VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
-import { backoffDelay } from "./retry.ts";
+import { RenewalSchedule, twoThirds } from "./_renewal.ts";
 
 /** A lease after renewal. */
 export interface RenewedLease {
@@ -87,10 +87,7 @@ export class LeaseKeeper {
   #lease: LeaseInfo;
   #options: LeaseKeeperOptions;
   #logger: Logger;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
-  #expiresAt: number;
-  #failures = 0;
+  #schedule = new RenewalSchedule();
   #increment: number;
 
   constructor(client: VaultRequester, lease: LeaseInfo, options: LeaseKeeperOptions) {
@@ -98,13 +95,13 @@ export class LeaseKeeper {
     this.#lease = lease;
     this.#options = options;
     this.#logger = options.logger ?? (() => {});
-    this.#expiresAt = Date.now() + lease.leaseDurationS * 1000;
+    this.#schedule.expiresAt = Date.now() + lease.leaseDurationS * 1000;
     this.#increment = lease.leaseDurationS;
   }
 
   /** When the lease expires (ms since the epoch). */
   get expiresAt(): number {
-    return this.#expiresAt;
+    return this.#schedule.expiresAt;
   }
 
   /** Starts the renewal schedule. A lease of 0 s (no lease) needs nothing. */
@@ -112,32 +109,19 @@ export class LeaseKeeper {
     if (this.#lease.leaseDurationS <= 0) return;
     const at = twoThirds(this.#lease.leaseDurationS);
     if (!this.#lease.renewable || this.#lease.leaseId === "") {
-      this.#schedule(at, () => this.#reissue("not_renewable"));
+      this.#schedule.at(at, () => this.#reissue("not_renewable"));
     } else {
-      this.#schedule(at, () => this.#renew());
+      this.#schedule.at(at, () => this.#renew());
     }
   }
 
   /** Stops renewing (the lease is left to expire in Vault). */
   stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #schedule(ms: number, fn: () => Promise<void> | void): void {
-    if (this.#stopped) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#stopped) Promise.resolve(fn()).catch(() => {});
-    }, Math.max(0, ms));
-    Deno.unrefTimer(timer);
-    this.#timer = timer;
+    this.#schedule.stop();
   }
 
   #reissue(reason: ReissueReason): void {
-    if (this.#stopped) return;
+    if (this.#schedule.stopped) return;
     this.stop();
     this.#options.onReissue(reason);
   }
@@ -146,58 +130,48 @@ export class LeaseKeeper {
     const label = this.#options.label;
     try {
       const r = await renewLease(this.#client, this.#lease.leaseId, this.#increment);
-      if (this.#stopped) return;
-      this.#failures = 0;
-      this.#expiresAt = Date.now() + r.leaseDurationS * 1000;
+      if (this.#schedule.stopped) return;
       this.#options.onRenewed?.(r);
-      if (r.leaseDurationS < this.#increment) {
+      const capped = this.#schedule.granted(
+        r.leaseDurationS,
+        this.#increment,
+        () => this.#renew(),
+        () => this.#reissue("max_ttl"),
+      );
+      if (capped) {
         this.#logger(
           "info",
           `Lease of '${label}' renewed for ${r.leaseDurationS} s only (max TTL reached); new credentials will be ` +
             "issued before it expires",
         );
-        this.#schedule(twoThirds(r.leaseDurationS), () => this.#reissue("max_ttl"));
       } else {
         this.#logger("debug", `Lease of '${label}' renewed for ${r.leaseDurationS} s`);
-        this.#schedule(twoThirds(r.leaseDurationS), () => this.#renew());
       }
     } catch (err) {
-      if (this.#stopped) return;
-      const e = err instanceof VaultError ? err : undefined;
-      if (
-        e && (e.kind === "bad_request" || e.kind === "permission_denied" || e.kind === "not_found")
-      ) {
+      if (this.#schedule.stopped) return;
+      const outcome = this.#schedule.failed(err);
+      const message = err instanceof VaultError ? err.message : "unknown error";
+      if (outcome.next === "refused") {
         this.#logger(
           "warn",
-          `Vault refused to renew the lease of '${label}' (${e.message}); issuing new credentials`,
+          `Vault refused to renew the lease of '${label}' (${message}); issuing new credentials`,
         );
         this.#reissue("renewal_refused");
-        return;
-      }
-      const remaining = this.#expiresAt - Date.now();
-      if (remaining <= 0) {
+      } else if (outcome.next === "expired") {
         this.#logger(
           "warn",
           `The lease of '${label}' expired while renewal kept failing; issuing new credentials`,
         );
         this.#reissue("expired");
-        return;
+      } else {
+        this.#logger(
+          "warn",
+          `Cannot renew the lease of '${label}': ${message}; retrying in ${
+            Math.round(outcome.delayMs)
+          } ms`,
+        );
+        this.#schedule.at(outcome.delayMs, () => this.#renew());
       }
-      const delay = Math.min(
-        backoffDelay(this.#failures++, { maxRetries: 0, maxDelayMs: 30_000 }),
-        remaining / 2,
-      );
-      this.#logger(
-        "warn",
-        `Cannot renew the lease of '${label}': ${e?.message ?? "unknown error"}; retrying in ${
-          Math.round(delay)
-        } ms`,
-      );
-      this.#schedule(delay, () => this.#renew());
     }
   }
-}
-
-function twoThirds(seconds: number): number {
-  return seconds * 1000 * (2 / 3) * (0.9 + 0.1 * Math.random());
 }

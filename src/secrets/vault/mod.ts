@@ -25,6 +25,7 @@ import type { Mode, Policy, SecretSpec } from "../../policy/types.ts";
 import type { SecretSource } from "../source.ts";
 import { VaultClient } from "../../vault/mod.ts";
 
+import { X00Error } from "../../errors.ts";
 import { createVaultClient, type VaultSetupOptions } from "./connection.ts";
 import { VaultSecretSource } from "./source.ts";
 import { VaultRotationWatcher } from "./rotation.ts";
@@ -42,7 +43,7 @@ export interface VaultSources {
   sources: VaultSecretSource[];
   /** The rotation watcher over those sources (not started). */
   watcher: VaultRotationWatcher;
-  /** For `createSources(policy.secrets, factory)` in `src/secrets/mod.ts`: returns the entry's source. */
+  /** For `createSources(policy.secrets, factory)` in `src/secrets/mod.ts`: the entry's source, built above. */
   factory: (spec: SecretSpec) => SecretSource;
   /** Closes the watcher, the sources and the client. */
   close(): Promise<void>;
@@ -81,12 +82,9 @@ export async function createVaultSources(
     sources,
     watcher,
     factory: (spec) => {
-      let s = byName.get(spec.name);
+      const s = byName.get(spec.name);
       if (s === undefined) {
-        s = new VaultSecretSource(client, spec, { logger });
-        byName.set(spec.name, s);
-        sources.push(s);
-        watcher.add(s);
+        throw new X00Error(`Cannot fetch secret '${spec.name}': it is not a Vault entry of the policy`);
       }
       return s;
     },
