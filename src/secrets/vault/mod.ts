@@ -84,7 +84,9 @@ export async function createVaultSources(
     factory: (spec) => {
       const s = byName.get(spec.name);
       if (s === undefined) {
-        throw new X00Error(`Cannot fetch secret '${spec.name}': it is not a Vault entry of the policy`);
+        throw new X00Error(
+          `Cannot fetch secret '${spec.name}': it is not a Vault entry of the policy`,
+        );
       }
       return s;
     },
