@@ -8,7 +8,7 @@
 #   scripts/vm_test.sh --cmd 'COMMAND'      run a shell command in /x00 in the guest instead (benchmarks)
 #
 # Environment:
-#   X00_VM_TIMEOUT     hard limit for the whole boot in seconds (default 1200; the suite takes ~10 min under TCG)
+#   X00_VM_TIMEOUT     hard limit for the whole boot in seconds (default 1800; the suite takes ~15 min under TCG)
 #   X00_VM_MEM         guest memory in MiB (default 2048)
 #   X00_VM_SMP         guest CPUs (default 2)
 #   X00_VM_APPEND      extra kernel command line parameters
@@ -30,7 +30,7 @@ cd "$ROOT"
 
 OUT=build/vm
 LOG=$OUT/console.log
-TIMEOUT=${X00_VM_TIMEOUT:-1200}
+TIMEOUT=${X00_VM_TIMEOUT:-1800}
 HARNESS_FAIL=125
 
 log() { printf 'vm_test: %s\n' "$*" >&2; }
