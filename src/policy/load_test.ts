@@ -8,7 +8,7 @@ import {
   PolicyError,
   PolicyFileError,
 } from "./mod.ts";
-import { INVALID_CASES, VALID_CASES } from "./_test_cases.ts";
+import { INVALID_CASES, VALID_CASES } from "./testdata/policy_cases.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
 

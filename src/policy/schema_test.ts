@@ -3,7 +3,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { type JsonSchema, policySchema } from "./schema.ts";
 import { KEYS } from "./_spec.ts";
-import { INVALID_CASES, VALID_CASES } from "./_test_cases.ts";
+import { INVALID_CASES, VALID_CASES } from "./testdata/policy_cases.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
 const EXAMPLE_FILES = ["policy.yaml", "vault-approle.yaml", "vault-pki.yaml", "minimal.yaml"];
