@@ -6,9 +6,9 @@
  * deno run --allow-all bench/run_attach.ts lsm-only|tracepoints-only|all [--toggle]
  * ```
  *
- * - `all`: every program `x00 run` attaches (3 LSM hooks, 8 syscall tracepoints, fork/exit tp_btf).
- * - `lsm-only`: the LSM hooks and fork/exit, without the 8 syscall tracepoints (sys_enter/exit_ptrace, ...).
- * - `tracepoints-only`: the 8 syscall tracepoints and fork/exit, without the LSM hooks.
+ * - `all`: every program `x00 run` attaches (LSM hooks, the procfs fentry/fexit labels, fork/exit tp_btf).
+ * - `lsm-only`: the same (the object has no syscall tracepoints any more; kept for older result files).
+ * - `tracepoints-only`: fork/exit tp_btf only, without the LSM hooks and the procfs labels.
  *
  * Prints `ATTACHED <n> programs (CONFIG)` once attached. With `--toggle` it loads but does not attach, prints
  * `LOADED`, and then attaches on SIGHUP (printing `ATTACHED ...`) and detaches on SIGUSR2 (printing `DETACHED`),
@@ -18,17 +18,11 @@
  */
 import { LoadedObject } from "../src/protect/loaded_object.ts";
 
-const SYSCALL_TPS = [
-  "enter_ptrace",
-  "exit_ptrace",
-  "enter_pvm_readv",
-  "exit_pvm_readv",
-  "enter_pvm_writev",
-  "exit_pvm_writev",
-  "enter_pidfd_getfd",
-  "exit_pidfd_getfd",
-];
-const LSM = ["ptrace_access_check", "file_open", "ptrace_traceme"];
+const SYSCALL_TPS: string[] = [];
+/** Every program but fork/exit and register_self (which attaches nowhere). */
+const LSM = (await LoadedObject.programsOf("lsm_file_protect")).map((p) => p.name).filter((n) =>
+  !["inherit_protection", "forget_protection", "register_self"].includes(n)
+);
 
 const which = Deno.args[0] ?? "all";
 const skip = which === "lsm-only"

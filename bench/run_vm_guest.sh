@@ -15,9 +15,8 @@
 #
 # Environment (all optional): RUNS (30, timed runs per command in part 1), REPS (5, repetitions per block in
 # part 2), REPS_B (3, per block in part 4), OPEN_N (200000), FORK_N (2000), PAIRS (20), OPEN_P (50000) and
-# FORK_P (300) (iterations per block in part 5), OPEN_FILE (/x00/README.md: on the initramfs, which is tmpfs, so
-# the file_open program goes on to its secret-inode map lookup; /sys/kernel/security/lsm is a file on another file
-# system, where it returns early, as for ext4 or xfs), CONFIGS ("all": which programs part 5 toggles, see
+# FORK_P (300) (iterations per block in part 5), OPEN_FILE (/x00/README.md: on the initramfs, which is tmpfs, the
+# file system secret memfds live on; no X00 program runs on its opens), CONFIGS ("all": which programs part 5 toggles, see
 # bench/run_attach.ts), PARTS ("1 2 3 4 5").
 set -u
 RUNS=${RUNS:-30}

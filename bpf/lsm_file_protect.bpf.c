@@ -10,13 +10,19 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* What the current thread is opening (procfs environ or mem), set by file_open and read by the access check
- * that the open triggers. */
+/* What the access check the current thread is about to make is for: set on entry of the procfs function that
+ * makes it (environ_open, mem_open, proc_pid_get_link), removed on its exit. Only those functions pay for it:
+ * no program runs on the other opens of the machine. */
+struct x00_pending {
+	__u32 resource; /* enum x00_resource */
+	__u32 family;   /* X00_RES_SECRET_FILE: the family the secret memfd belongs to */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64); /* pid_tgid */
-	__type(value, __u32); /* enum x00_resource */
+	__type(value, struct x00_pending);
 } pending SEC(".maps");
 
 /* X00's own programs, maps and links (this object's, once loaded and attached), filled by X00 before it fetches any
@@ -102,23 +108,35 @@ static __always_inline __u32 syscall_resource(void)
 }
 
 /* The decisive check: every cross-process read of memory or environment, ptrace attach, process_vm_readv and
- * pidfd_getfd goes through __ptrace_may_access, which skips this hook for the caller's own thread group.
+ * pidfd_getfd goes through __ptrace_may_access, which skips this hook for the caller's own thread group; so does
+ * following a /proc/P/fd/N or map_files link, the only way to open another process's memfd anew.
  * Returns -EPERM to deny. */
 static __always_inline int check_ptrace_access(struct task_struct *child, unsigned int mode)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct x00_protection *prot;
-	__u32 tgid, family = 0, resource;
-	__u32 *label;
+	struct x00_protection *prot, *mine;
+	struct x00_pending *label, seen = {};
+	__u32 tgid, self, family = 0, resource;
 	bool denied = false;
 
 	if (mode & PTRACE_MODE_NOAUDIT)
 		return 0;
 	label = bpf_map_lookup_elem(&pending, &pid_tgid);
 	if (label) {
-		resource = *label;
+		seen = *label;
 		bpf_map_delete_elem(&pending, &pid_tgid);
 	}
+	if (label && seen.resource == X00_RES_SECRET_FILE) {
+		/* A secret memfd belongs to its family, whoever holds it: only that family may open it anew. */
+		self = pid_tgid >> 32;
+		mine = bpf_map_lookup_elem(&protected, &self);
+		if (mine && mine->family == seen.family)
+			return 0;
+		submit(emit_access(child, seen.family, X00_RES_SECRET_FILE, mode, X00_HOOK_PTRACE_ACCESS_CHECK,
+				   enforce));
+		return lsm_verdict(enforce);
+	}
+	resource = seen.resource;
 	if (mode & PTRACE_MODE_REALCREDS) {
 		/* ptrace, process_vm_readv/writev, pidfd_getfd: never a procfs open (those use FSCREDS), so a label
 		 * left by an earlier open of the thread's own /proc files cannot name it. */
@@ -143,68 +161,173 @@ static __always_inline int check_ptrace_access(struct task_struct *child, unsign
 	return lsm_verdict(denied);
 }
 
-static __always_inline bool name_is(const unsigned char *name, const char *want, int len)
+static __always_inline void label(__u32 resource, __u32 family)
 {
-	char buf[8] = {};
-	int i;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct x00_pending p = { .resource = resource, .family = family };
 
-	if (bpf_probe_read_kernel(buf, len + 1 < 8 ? len + 1 : 8, name) < 0)
+	bpf_map_update_elem(&pending, &pid_tgid, &p, BPF_ANY);
+}
+
+static __always_inline void unlabel(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&pending, &pid_tgid);
+}
+
+/* /proc/P/environ and /proc/P/task/T/environ: __mem_open(PTRACE_MODE_READ) checks access next. */
+SEC("fentry/environ_open")
+int BPF_PROG(label_environ, struct inode *inode, struct file *file)
+{
+	label(X00_RES_ENVIRON, 0);
+	return 0;
+}
+
+SEC("fexit/environ_open")
+int BPF_PROG(unlabel_environ, struct inode *inode, struct file *file, int ret)
+{
+	unlabel();
+	return 0;
+}
+
+/* /proc/P/mem and /proc/P/task/T/mem: __mem_open(PTRACE_MODE_ATTACH). */
+SEC("fentry/mem_open")
+int BPF_PROG(label_mem, struct inode *inode, struct file *file)
+{
+	label(X00_RES_MEM, 0);
+	return 0;
+}
+
+SEC("fexit/mem_open")
+int BPF_PROG(unlabel_mem, struct inode *inode, struct file *file, int ret)
+{
+	unlabel();
+	return 0;
+}
+
+static __always_inline bool parent_is(struct dentry *dentry, const char *want, __u32 len)
+{
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	const unsigned char *name = BPF_CORE_READ(parent, d_name.name);
+	char buf[16] = {};
+	__u32 i;
+
+	if (BPF_CORE_READ(parent, d_name.len) != len || len >= sizeof(buf))
 		return false;
-	for (i = 0; i < 8 && i <= len; i++) {
+	if (bpf_probe_read_kernel(buf, len & (sizeof(buf) - 1), name) < 0)
+		return false;
+	for (i = 0; i < sizeof(buf) && i < len; i++) {
 		if (buf[i] != want[i])
 			return false;
 	}
 	return true;
 }
 
-/* Runs on every open on the machine: keep the common path to a couple of loads. Labels procfs environ/mem opens
- * for the access check that follows, and refuses fresh opens of secret memfds outside their family. */
-static __always_inline int check_file_open(struct file *file)
+/* The task a /proc/P/... inode is about (pid_task(PIDTYPE_PID)). */
+static __always_inline struct task_struct *proc_task(struct inode *inode)
+{
+	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ(pi, pid);
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+}
+
+/* The file behind descriptor `fd` of `task`, or NULL. */
+static __always_inline struct file *task_file(struct task_struct *task, __u32 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files, *file = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]) < 0)
+		return NULL;
+	return file;
+}
+
+/* Following /proc/P/fd/N (or /proc/P/task/T/fd/N) or /proc/P/map_files/RANGE: proc_fd_access_allowed checks
+ * access next, then the link is followed and the file may be opened. A descriptor of a secret memfd is labelled
+ * with its family; a map_files entry of a protected process with the process's family (which mapping it names is
+ * not known here, so every map_files link of a protected process is refused to outsiders). */
+SEC("fentry/proc_pid_get_link")
+int BPF_PROG(label_proc_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done)
 {
 	struct x00_inode_key key = {};
-	struct inode *inode = file->f_inode; /* BTF-typed: direct (CO-RE relocated) loads, no helper calls */
-	struct super_block *sb = inode->i_sb;
-	unsigned long magic = sb->s_magic;
-	__u32 *family, resource;
-	__u64 pid_tgid;
+	struct x00_protection *prot;
+	struct task_struct *task;
+	struct inode *target;
+	struct file *file;
+	__u32 *family, tgid;
 
-	if (magic == PROC_SUPER_MAGIC) {
-		struct dentry *dentry = file->f_path.dentry;
-		const unsigned char *name = dentry->d_name.name;
-		__u32 len = dentry->d_name.len;
+	if (!dentry)
+		return 0; /* RCU walk: the kernel calls again with a dentry */
+	if (parent_is(dentry, "fd", 2)) {
+		struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
 
-		pid_tgid = bpf_get_current_pid_tgid();
-		if (len == 7 && name_is(name, "environ", 7))
-			resource = X00_RES_ENVIRON;
-		else if (len == 3 && name_is(name, "mem", 3))
-			resource = X00_RES_MEM;
-		else {
-			/* A label left by an open that never reached the access check (self-access) must not
-			 * name this one. */
-			bpf_map_delete_elem(&pending, &pid_tgid);
+		task = proc_task(inode);
+		if (!task)
 			return 0;
-		}
-		bpf_map_update_elem(&pending, &pid_tgid, &resource, BPF_ANY);
-		return 0;
-	}
-	/* Secret memfds live on shmem (or hugetlbfs): every other open on the machine stops here. */
-	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
-		return 0;
-
-	key.ino = inode->i_ino;
-	key.dev = sb->s_dev;
-	family = bpf_map_lookup_elem(&secret_inodes, &key);
-	if (!family)
-		return 0;
-	{
-		__u32 self = bpf_get_current_pid_tgid() >> 32;
-		struct x00_protection *mine = bpf_map_lookup_elem(&protected, &self);
-
-		if (mine && mine->family == *family)
+		file = task_file(task, BPF_CORE_READ(pi, fd));
+		if (!file)
 			return 0;
+		target = BPF_CORE_READ(file, f_inode);
+		key.ino = BPF_CORE_READ(target, i_ino);
+		key.dev = BPF_CORE_READ(target, i_sb, s_dev);
+		family = bpf_map_lookup_elem(&secret_inodes, &key);
+		if (family)
+			label(X00_RES_SECRET_FILE, *family);
+	} else if (parent_is(dentry, "map_files", 9)) {
+		task = proc_task(inode);
+		if (!task)
+			return 0;
+		tgid = BPF_CORE_READ(task, tgid);
+		prot = bpf_map_lookup_elem(&protected, &tgid);
+		if (prot)
+			label(X00_RES_SECRET_FILE, prot->family);
 	}
-	submit(emit_access(NULL, *family, X00_RES_SECRET_FILE, 0, X00_HOOK_FILE_OPEN, enforce));
-	return lsm_verdict(enforce);
+	return 0;
+}
+
+/* /proc/P/map_files/RANGE: its get_link checks CAP_CHECKPOINT_RESTORE, then does what proc_pid_get_link does (the
+ * compiler may inline that copy, so it is traced on its own). */
+SEC("fentry/proc_map_files_get_link")
+int BPF_PROG(label_map_files_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done)
+{
+	struct x00_protection *prot;
+	struct task_struct *task;
+	__u32 tgid;
+
+	if (!dentry)
+		return 0;
+	task = proc_task(inode);
+	if (!task)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	prot = bpf_map_lookup_elem(&protected, &tgid);
+	if (prot)
+		label(X00_RES_SECRET_FILE, prot->family);
+	return 0;
+}
+
+SEC("fexit/proc_map_files_get_link")
+int BPF_PROG(unlabel_map_files_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done,
+	     const char *ret)
+{
+	unlabel();
+	return 0;
+}
+
+SEC("fexit/proc_pid_get_link")
+int BPF_PROG(unlabel_proc_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done,
+	     const char *ret)
+{
+	unlabel();
+	return 0;
 }
 
 SEC("lsm/ptrace_access_check")
@@ -213,14 +336,6 @@ int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, 
 	if (ret)
 		return lsm_prior(ret);
 	return check_ptrace_access(child, mode);
-}
-
-SEC("lsm/file_open")
-int BPF_PROG(file_open, struct file *file, int ret)
-{
-	if (ret)
-		return lsm_prior(ret);
-	return check_file_open(file);
 }
 
 /* PTRACE_TRACEME by a protected process would hand it to its parent: refuse unless the parent is family. */

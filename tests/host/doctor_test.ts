@@ -35,8 +35,13 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   const programs = new Map(lsm.programs?.map((p) => [p.name, p]));
   for (
     const name of [
+      "label_environ",
+      "unlabel_environ",
+      "label_mem",
+      "unlabel_mem",
+      "label_proc_link",
+      "unlabel_proc_link",
       "ptrace_access_check",
-      "file_open",
       "ptrace_traceme",
       "bpf_cmd",
       "socket_listen",
@@ -51,7 +56,7 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   }
   assert.match(
     lsm.detail,
-    /refused: ptrace_access_check, file_open, ptrace_traceme, bpf_cmd, socket_listen, unix_connect$/,
+    /refused: label_environ, unlabel_environ, label_mem, unlabel_mem, label_proc_link, unlabel_proc_link, ptrace_access_check, ptrace_traceme, bpf_cmd, socket_listen, unix_connect$/,
   );
 
   assert.equal(check("tp_btf_ringbuf").ok, true);

@@ -110,15 +110,19 @@ const PATHS: Path[] = [
     name: "reopen of the secret memfd through /proc/PID/fd/N",
     resource: "secret_file",
     revealsSecret: true,
-    target: () => undefined,
     run: (p) => attack("open", `/proc/${p.pid}/fd/${p.fd}`),
   },
   {
     name: "reopen of the secret memfd through /proc/PID/map_files/",
     resource: "secret_file",
     revealsSecret: true,
-    target: () => undefined,
     run: async (p) => attack("open", await memfdMapFile(p)),
+  },
+  {
+    name: "reopen of the secret memfd through /proc/PID/task/PID/fd/N",
+    resource: "secret_file",
+    revealsSecret: true,
+    run: (p) => attack("open", `/proc/${p.pid}/task/${p.pid}/fd/${p.fd}`),
   },
   {
     name: "/proc/CHILD/environ of a forked grandchild",
@@ -211,6 +215,31 @@ for (const mode of ["enforce", "audit"] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "open_by_handle_at cannot reach a secret memfd by inode: the internal shmem mount has no file handles (audit mode)",
+  ignore: !IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // X00 guards secret memfds where their links are followed (/proc/P/fd/N, map_files), not on every open: the
+    // other way to open an inode without a path, a file handle, must not exist for memfds. Audit mode, so that
+    // nothing X00 does is what refuses it.
+    const p = await startProtected({ mode: "audit" });
+    try {
+      const r = await attack("handle", `/proc/${p.pid}/fd/${p.fd}`);
+      assert.match(
+        r.text,
+        /^NOHANDLE name=EOPNOTSUPP open=E[A-Z]+$/,
+        `no file handle of a memfd, none forged either: ${r.text}`,
+      );
+      assert.ok(!r.text.includes(p.secret));
+    } finally {
+      await p.stop();
+    }
+  },
+});
 
 Deno.test({
   name: "x00 run (enforce): protection of the workload can be switched off per resource",

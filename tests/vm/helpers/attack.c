@@ -5,6 +5,10 @@
  *   attack pvw PID ADDR                  process_vm_writev (writes one byte it read first)
  *   attack seize PID | attach PID        ptrace(PTRACE_SEIZE / PTRACE_ATTACH), then detach
  *   attack getfd PID FD                  pidfd_open + pidfd_getfd, then read the fd
+ *   attack handle PATH                   name_to_handle_at(PATH) + open_by_handle_at through a memfd of its own
+ *                                        (same internal shmem mount as any memfd): a reopen by inode, no path.
+ *                                        Without a handle, a forged one (inode of stat(PATH), generation 0):
+ *                                        "NOHANDLE name=<errno> open=<errno>" when both fail
  *   attack traceme                       ptrace(PTRACE_TRACEME) then exec /bin/true (run as a protected child)
  *   attack bpfids prog|map|link          every id of that kind (BPF_*_GET_NEXT_ID), one line "IDS a b c"
  *   attack bpfid prog|map|link ID        BPF_*_GET_FD_BY_ID: "OK fd" or "ERR <errno name>"
@@ -18,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -112,6 +118,46 @@ int main(int argc, char **argv)
 		if (pidfd < 0)
 			return fail();
 		int fd = syscall(SYS_pidfd_getfd, pidfd, atoi(argv[3]), 0);
+		if (fd < 0)
+			return fail();
+		ssize_t n = pread(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return fail();
+		return ok(buf, n);
+	}
+	if (!strcmp(argv[1], "handle") && argc >= 3) {
+		union {
+			struct file_handle fh;
+			char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		} h;
+		int mount_id, own, fd;
+
+		alarm(10);
+		own = memfd_create("attacker", MFD_CLOEXEC);
+		if (own < 0)
+			return fail();
+		h.fh.handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], &h.fh, &mount_id, 0) < 0) {
+			int name_errno = errno;
+			struct stat st;
+
+			if (name_errno != EOPNOTSUPP)
+				return fail();
+			/* No handle to be had: forge one as shmem encodes them (FILEID_INO32_GEN: inode, generation). */
+			if (stat(argv[2], &st) < 0)
+				return fail();
+			h.fh.handle_type = 1;
+			h.fh.handle_bytes = 8;
+			((unsigned int *)h.fh.f_handle)[0] = (unsigned int)st.st_ino;
+			((unsigned int *)h.fh.f_handle)[1] = 0;
+			fd = open_by_handle_at(own, &h.fh, O_RDONLY);
+			if (fd < 0) {
+				printf("NOHANDLE name=%s open=%s\n", strerrorname_np(name_errno), strerrorname_np(errno));
+				return 1;
+			}
+		} else {
+			fd = open_by_handle_at(own, &h.fh, O_RDONLY);
+		}
 		if (fd < 0)
 			return fail();
 		ssize_t n = pread(fd, buf, sizeof(buf), 0);

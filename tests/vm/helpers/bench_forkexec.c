@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* bench_forkexec: N x fork + execve of a static program + waitpid, timed with CLOCK_MONOTONIC inside the process.
- * Every fork and exit passes X00's sched_process_fork/exit programs and every exec opens files (lsm/file_open)
- * when lsm_file_protect is attached.
+ * Every fork and exit passes X00's sched_process_fork/exit programs when lsm_file_protect is attached.
  *
  * Usage: bench_forkexec [ITERATIONS (2000)] [PROGRAM (/opt/x00/helpers/bench_true)]
  * Prints: bench_forkexec iterations=N elapsed_ns=T ns_per_op=T/N */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* bench_openclose: N x open(O_RDONLY) + close of one regular file, timed with CLOCK_MONOTONIC inside the process,
- * so process start-up (slow under TCG) is not part of the number. Every open passes the lsm/file_open hook when
- * X00's lsm_file_protect is attached.
+ * so process start-up (slow under TCG) is not part of the number. No X00 program runs on an ordinary open (the
+ * procfs labels are fentry programs on environ_open, mem_open and the /proc link functions): this loop, with and
+ * without lsm_file_protect attached, is what shows it.
  *
  * Usage: bench_openclose [ITERATIONS (200000)] [FILE (/x00/README.md)]
  * Prints: bench_openclose iterations=N elapsed_ns=T ns_per_op=T/N */
