@@ -250,6 +250,22 @@ static __always_inline struct file *task_file(struct task_struct *task, __u32 fd
 	return file;
 }
 
+/* A map_files link of a protected process: labelled with the process's family (which mapping it names is not known
+ * here, so every map_files link of a protected process is refused to outsiders). */
+static __always_inline void label_protected_task(struct inode *inode)
+{
+	struct task_struct *task = proc_task(inode);
+	struct x00_protection *prot;
+	__u32 tgid;
+
+	if (!task)
+		return;
+	tgid = BPF_CORE_READ(task, tgid);
+	prot = bpf_map_lookup_elem(&protected, &tgid);
+	if (prot)
+		label(X00_RES_SECRET_FILE, prot->family);
+}
+
 /* Following /proc/P/fd/N (or /proc/P/task/T/fd/N) or /proc/P/map_files/RANGE: proc_fd_access_allowed checks
  * access next, then the link is followed and the file may be opened. A descriptor of a secret memfd is labelled
  * with its family; a map_files entry of a protected process with the process's family (which mapping it names is
@@ -258,11 +274,10 @@ SEC("fentry/proc_pid_get_link")
 int BPF_PROG(label_proc_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done)
 {
 	struct x00_inode_key key = {};
-	struct x00_protection *prot;
 	struct task_struct *task;
 	struct inode *target;
 	struct file *file;
-	__u32 *family, tgid;
+	__u32 *family;
 
 	if (!dentry)
 		return 0; /* RCU walk: the kernel calls again with a dentry */
@@ -282,13 +297,7 @@ int BPF_PROG(label_proc_link, struct dentry *dentry, struct inode *inode, struct
 		if (family)
 			label(X00_RES_SECRET_FILE, *family);
 	} else if (parent_is(dentry, "map_files", 9)) {
-		task = proc_task(inode);
-		if (!task)
-			return 0;
-		tgid = BPF_CORE_READ(task, tgid);
-		prot = bpf_map_lookup_elem(&protected, &tgid);
-		if (prot)
-			label(X00_RES_SECRET_FILE, prot->family);
+		label_protected_task(inode);
 	}
 	return 0;
 }
@@ -298,19 +307,8 @@ int BPF_PROG(label_proc_link, struct dentry *dentry, struct inode *inode, struct
 SEC("fentry/proc_map_files_get_link")
 int BPF_PROG(label_map_files_link, struct dentry *dentry, struct inode *inode, struct delayed_call *done)
 {
-	struct x00_protection *prot;
-	struct task_struct *task;
-	__u32 tgid;
-
-	if (!dentry)
-		return 0;
-	task = proc_task(inode);
-	if (!task)
-		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	prot = bpf_map_lookup_elem(&protected, &tgid);
-	if (prot)
-		label(X00_RES_SECRET_FILE, prot->family);
+	if (dentry)
+		label_protected_task(inode);
 	return 0;
 }
 

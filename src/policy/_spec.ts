@@ -6,7 +6,19 @@
  * @module
  */
 
-import { DEFAULT_TIMEOUT_MS, KUBERNETES_TOKEN_PATH } from "../vault/defaults.ts";
+import { DEFAULT_TIMEOUT_MS, KUBERNETES_TOKEN_PATH, PKI_RESPONSE_KEYS } from "../vault/defaults.ts";
+
+/** The keys of a Vault source that only `engine: pki` accepts. */
+export const PKI_SOURCE_KEYS = [
+  "role",
+  "common_name",
+  "alt_names",
+  "ip_sans",
+  "uri_sans",
+  "ttl",
+  "exclude_cn_from_sans",
+  "renew_fraction",
+] as const;
 
 /** The keys every mapping of the format accepts. */
 export const KEYS = {
@@ -27,22 +39,7 @@ export const KEYS = {
   source: {
     file: ["type", "path"],
     env: ["type", "var"],
-    vault: [
-      "type",
-      "engine",
-      "mount",
-      "path",
-      "key",
-      "version",
-      "role",
-      "common_name",
-      "alt_names",
-      "ip_sans",
-      "uri_sans",
-      "ttl",
-      "exclude_cn_from_sans",
-      "renew_fraction",
-    ],
+    vault: ["type", "engine", "mount", "path", "key", "version", ...PKI_SOURCE_KEYS],
   },
   delivery: ["env", "file"],
   all_keys: ["env", "file"],
@@ -86,30 +83,8 @@ export const FOREIGN_BPF = ["log", "refuse_tracing", "refuse_all"] as const;
 export const SOURCE_TYPES = ["file", "env", "vault"] as const;
 /** `secrets[].source.engine` values. */
 export const ENGINES = ["kv-v2", "kv-v1", "dynamic", "pki"] as const;
-/** The keys of a Vault source that only `engine: pki` accepts. */
-export const PKI_SOURCE_KEYS = [
-  "role",
-  "common_name",
-  "alt_names",
-  "ip_sans",
-  "uri_sans",
-  "ttl",
-  "exclude_cn_from_sans",
-  "renew_fraction",
-] as const;
-/**
- * The keys of Vault's `pki/issue` answer an `engine: pki` entry may deliver (the same list as
- * `PKI_RESPONSE_KEYS` of `src/vault/pki.ts`; a test keeps them equal).
- */
-export const PKI_KEYS = [
-  "certificate",
-  "private_key",
-  "issuing_ca",
-  "ca_chain",
-  "serial_number",
-  "private_key_type",
-  "expiration",
-] as const;
+/** The keys of Vault's `pki/issue` answer an `engine: pki` entry may deliver. */
+export const PKI_KEYS = PKI_RESPONSE_KEYS;
 /** A PKI role name, as Vault's `framework.GenericNameRegex` matches it. */
 export const PKI_ROLE_PATTERN = "^\\w(?:[\\w.-]*\\w)?$";
 /** The longest `ttl` of an `engine: pki` source, in milliseconds (10 years of 365 days: 87600h). */

@@ -1,6 +1,6 @@
 /**
- * Defaults the Vault client shares with the vault CLI, stated once: the client uses them when a caller gives no
- * value, and X00's policy format takes the ones it keeps from here (`src/policy/_spec.ts`).
+ * Facts of Vault and its CLI stated once: the defaults the client uses when a caller gives no value, and names of
+ * Vault's API; X00's policy format takes the ones it keeps from here (`src/policy/_spec.ts`).
  *
  * @module
  */
@@ -16,3 +16,14 @@ export const DEFAULT_MAX_RETRIES = 2;
 
 /** Where Kubernetes mounts a pod's service account token. */
 export const KUBERNETES_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/** The keys of Vault's `pki/issue` answer that X00 can deliver, as Vault names them. */
+export const PKI_RESPONSE_KEYS = [
+  "certificate",
+  "private_key",
+  "issuing_ca",
+  "ca_chain",
+  "serial_number",
+  "private_key_type",
+  "expiration",
+] as const;

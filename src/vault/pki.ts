@@ -8,6 +8,7 @@
 
 import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
+import { PKI_RESPONSE_KEYS } from "./defaults.ts";
 
 /** What to ask `<mount>/issue/<role>` for (Vault's parameters, camel-cased). */
 export interface IssueCertificateOptions {
@@ -45,16 +46,7 @@ export interface IssuedCertificate {
   expiration: number;
 }
 
-/** The keys of the issue answer that an entry may deliver, as named in Vault's answer. */
-export const PKI_RESPONSE_KEYS = [
-  "certificate",
-  "private_key",
-  "issuing_ca",
-  "ca_chain",
-  "serial_number",
-  "private_key_type",
-  "expiration",
-] as const;
+export { PKI_RESPONSE_KEYS };
 
 /** One of {@linkcode PKI_RESPONSE_KEYS}. */
 export type PkiResponseKey = typeof PKI_RESPONSE_KEYS[number];
