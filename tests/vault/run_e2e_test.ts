@@ -83,6 +83,30 @@ async function writePolicy(
   return file;
 }
 
+/** A test of `x00 run` against a fresh mTLS Vault test server and a temporary directory, both removed after it. */
+function vaultRunTest(
+  name: string,
+  prefix: string,
+  fn: (server: VaultTestServer, dir: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: IN_VM,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const server = await startServer();
+      const dir = await Deno.makeTempDir({ prefix });
+      try {
+        await fn(server, dir);
+      } finally {
+        await server.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
 /** A running `x00 run`; `lines` collects the workload's stdout. */
 function startX00(policy: string, script: string, env: Record<string, string> = {}) {
   const child = new Deno.Command("deno", {
@@ -194,121 +218,92 @@ for (
   });
 }
 
-Deno.test({
-  name: "x00 run restarts the workload exactly when a Vault value changes (on_change: restart)",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-rot-" });
-    try {
-      server.putKvV2("secret", "app", { api_key: "one" });
-      server.putKvV1("kv", "legacy", { pw: "legacy" });
-      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-      const policy = await writePolicy(
-        server,
-        dir,
-        "token",
-        "rotation:\n  on_change: restart\n  stop_signal: SIGTERM\n  grace_period: 2s\n  poll_interval: 1s\n",
-      );
-      const x = startX00(policy, SHOW);
-      await x.waitLine(/^START kv2=one /);
-      // A new version with the same value: nothing restarts.
-      server.putKvV2("secret", "app", { api_key: "one" });
-      await new Promise((r) => setTimeout(r, 2500));
-      assert.equal(
-        x.lines.filter((l) => l.startsWith("START")).length,
-        1,
-        "unchanged value: no restart",
-      );
-      // A changed value: exactly one restart, with the new value.
-      server.putKvV2("secret", "app", { api_key: "two" });
-      await x.waitLine(/^START kv2=two /);
-      await new Promise((r) => setTimeout(r, 2500));
-      assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 2, x.lines.join("\n"));
-      assert.match(x.stderr, /secret 'app' changed \(kv_version\); on_change: restart/);
-      assert.equal(await x.finish(), 143);
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run restarts the workload exactly when a Vault value changes (on_change: restart)",
+  "x00-vault-rot-",
+  async (server, dir) => {
+    server.putKvV2("secret", "app", { api_key: "one" });
+    server.putKvV1("kv", "legacy", { pw: "legacy" });
+    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+    const policy = await writePolicy(
+      server,
+      dir,
+      "token",
+      "rotation:\n  on_change: restart\n  stop_signal: SIGTERM\n  grace_period: 2s\n  poll_interval: 1s\n",
+    );
+    const x = startX00(policy, SHOW);
+    await x.waitLine(/^START kv2=one /);
+    // A new version with the same value: nothing restarts.
+    server.putKvV2("secret", "app", { api_key: "one" });
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(
+      x.lines.filter((l) => l.startsWith("START")).length,
+      1,
+      "unchanged value: no restart",
+    );
+    // A changed value: exactly one restart, with the new value.
+    server.putKvV2("secret", "app", { api_key: "two" });
+    await x.waitLine(/^START kv2=two /);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 2, x.lines.join("\n"));
+    assert.match(x.stderr, /secret 'app' changed \(kv_version\); on_change: restart/);
+    assert.equal(await x.finish(), 143);
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run signals the workload when a Vault value changes (on_change: signal) and does not restart it",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-sig-" });
-    try {
-      server.putKvV2("secret", "app", { api_key: "one" });
-      server.putKvV1("kv", "legacy", { pw: "legacy" });
-      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-      const policy = await writePolicy(
-        server,
-        dir,
-        "token",
-        "rotation:\n  on_change: signal\n  signal: SIGHUP\n  poll_interval: 1s\n",
-      );
-      const x = startX00(policy, SHOW);
-      await x.waitLine(/^START kv2=one /);
-      server.putKvV2("secret", "app", { api_key: "changed" });
-      await x.waitLine(/^HUP$/);
-      assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 1, "no restart");
-      assert.equal(await x.finish(), 143);
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run signals the workload when a Vault value changes (on_change: signal) and does not restart it",
+  "x00-vault-sig-",
+  async (server, dir) => {
+    server.putKvV2("secret", "app", { api_key: "one" });
+    server.putKvV1("kv", "legacy", { pw: "legacy" });
+    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+    const policy = await writePolicy(
+      server,
+      dir,
+      "token",
+      "rotation:\n  on_change: signal\n  signal: SIGHUP\n  poll_interval: 1s\n",
+    );
+    const x = startX00(policy, SHOW);
+    await x.waitLine(/^START kv2=one /);
+    server.putKvV2("secret", "app", { api_key: "changed" });
+    await x.waitLine(/^HUP$/);
+    assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 1, "no restart");
+    assert.equal(await x.finish(), 143);
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run does not start the workload when Vault refuses a secret (403) or is sealed; exit code 5",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-fail-" });
-    try {
-      server.putKvV1("kv", "legacy", { pw: "legacy" });
-      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-      // secret/app does not exist: 404 names the path.
-      const policy = await writePolicy(server, dir, "token");
-      const marker = `${dir}/started`;
-      let x = startX00(policy, `touch ${marker}`);
-      let code = await x.child.status.then((s) => s.code);
-      await x.finish();
-      assert.equal(code, 5, x.stderr);
-      assert.match(x.stderr, /secret\/data\/app/);
-      assert.throws(() => Deno.statSync(marker));
+vaultRunTest(
+  "x00 run does not start the workload when Vault refuses a secret (403) or is sealed; exit code 5",
+  "x00-vault-fail-",
+  async (server, dir) => {
+    server.putKvV1("kv", "legacy", { pw: "legacy" });
+    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+    // secret/app does not exist: 404 names the path.
+    const policy = await writePolicy(server, dir, "token");
+    const marker = `${dir}/started`;
+    let x = startX00(policy, `touch ${marker}`);
+    let code = await x.child.status.then((s) => s.code);
+    await x.finish();
+    assert.equal(code, 5, x.stderr);
+    assert.match(x.stderr, /secret\/data\/app/);
+    assert.throws(() => Deno.statSync(marker));
 
-      server.putKvV2("secret", "app", { api_key: "v" });
-      server.faults.sealed = true;
-      x = startX00(policy, `touch ${marker}`);
-      code = await x.child.status.then((s) => s.code);
-      await x.finish();
-      assert.equal(code, 5, x.stderr);
-      assert.match(
-        x.stderr,
-        /^x00: Cannot fetch secret '[a-z]+' from Vault path '[^']+': Vault is sealed/m,
-      );
-      const last = x.stderr.trim().split("\n").filter((l) => l.startsWith("x00: ")).at(-1) ?? "";
-      assert.ok(!last.includes("lookup-self"), `the last line names the secret: ${last}`);
-      assert.throws(() => Deno.statSync(marker));
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    server.putKvV2("secret", "app", { api_key: "v" });
+    server.faults.sealed = true;
+    x = startX00(policy, `touch ${marker}`);
+    code = await x.child.status.then((s) => s.code);
+    await x.finish();
+    assert.equal(code, 5, x.stderr);
+    assert.match(
+      x.stderr,
+      /^x00: Cannot fetch secret '[a-z]+' from Vault path '[^']+': Vault is sealed/m,
+    );
+    const last = x.stderr.trim().split("\n").filter((l) => l.startsWith("x00: ")).at(-1) ?? "";
+    assert.ok(!last.includes("lookup-self"), `the last line names the secret: ${last}`);
+    assert.throws(() => Deno.statSync(marker));
   },
-});
+);
 
 /** A policy with one KV v2 secret `db` delivered with all_keys and read by three templates. */
 async function templatePolicy(server: VaultTestServer, dir: string, extra = ""): Promise<string> {
@@ -338,173 +333,133 @@ async function templatePolicy(server: VaultTestServer, dir: string, extra = ""):
   return file;
 }
 
-Deno.test({
-  name:
-    "x00 run delivers templates and all_keys from Vault and renders them again when the secret rotates",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-tpl-" });
-    try {
-      server.putKvV2("secret", "db", {
-        username: "app",
-        password: 'p@ss:w/rd"1',
-        "db-host": "db.internal",
-      });
-      const policy = await templatePolicy(server, dir);
-      const x = startX00(
-        policy,
-        `echo "START url=$DATABASE_URL host=$DB_DB_HOST user=$DB_USERNAME pw=$DB_PASSWORD ` +
-          `pgpass=$(cat "$PGPASSFILE") creds=$(cat "$CREDS_FILE") fd=$PGPASSFILE"; ` +
-          `while :; do sleep 0.2; done`,
-      );
-      const first = await x.waitLine(/^START /);
-      assert.equal(
-        first.replace(/ fd=.*$/, ""),
-        "START url=postgres://app:p%40ss%3Aw%2Frd%221@db.internal/app host=db.internal user=app " +
-          'pw=p@ss:w/rd"1 pgpass=db.internal:5432:app:app:p@ss:w/rd"1 creds={"password": "p@ss:w/rd\\"1"}',
-      );
-      assert.match(first, / fd=\/proc\/self\/fd\/\d+$/, "file deliveries are memfds");
-      server.putKvV2("secret", "db", { username: "app", password: "two", "db-host": "db2" });
-      const second = await x.waitLine(/^START url=postgres:\/\/app:two@db2\/app /);
-      assert.match(second, / pgpass=db2:5432:app:app:two creds=\{"password": "two"\} /);
-      assert.equal(await x.finish(), 143);
-      const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
-      for (const v of ["p@ss", "p%40ss", "two"]) {
-        assert.ok(!x.stderr.includes(v) && !audit.includes(v), `no value in x00's output: ${v}`);
-      }
-      const delivered = audit.split("\n").filter((l) => l.includes('"secret_delivered"'));
-      for (const name of ["dsn", "pgpass", "creds"]) {
-        assert.ok(delivered.some((l) => l.includes(`"secret":"${name}"`)), `${name} delivered`);
-      }
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
+vaultRunTest(
+  "x00 run delivers templates and all_keys from Vault and renders them again when the secret rotates",
+  "x00-vault-tpl-",
+  async (server, dir) => {
+    server.putKvV2("secret", "db", {
+      username: "app",
+      password: 'p@ss:w/rd"1',
+      "db-host": "db.internal",
+    });
+    const policy = await templatePolicy(server, dir);
+    const x = startX00(
+      policy,
+      `echo "START url=$DATABASE_URL host=$DB_DB_HOST user=$DB_USERNAME pw=$DB_PASSWORD ` +
+        `pgpass=$(cat "$PGPASSFILE") creds=$(cat "$CREDS_FILE") fd=$PGPASSFILE"; ` +
+        `while :; do sleep 0.2; done`,
+    );
+    const first = await x.waitLine(/^START /);
+    assert.equal(
+      first.replace(/ fd=.*$/, ""),
+      "START url=postgres://app:p%40ss%3Aw%2Frd%221@db.internal/app host=db.internal user=app " +
+        'pw=p@ss:w/rd"1 pgpass=db.internal:5432:app:app:p@ss:w/rd"1 creds={"password": "p@ss:w/rd\\"1"}',
+    );
+    assert.match(first, / fd=\/proc\/self\/fd\/\d+$/, "file deliveries are memfds");
+    server.putKvV2("secret", "db", { username: "app", password: "two", "db-host": "db2" });
+    const second = await x.waitLine(/^START url=postgres:\/\/app:two@db2\/app /);
+    assert.match(second, / pgpass=db2:5432:app:app:two creds=\{"password": "two"\} /);
+    assert.equal(await x.finish(), 143);
+    const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+    for (const v of ["p@ss", "p%40ss", "two"]) {
+      assert.ok(!x.stderr.includes(v) && !audit.includes(v), `no value in x00's output: ${v}`);
+    }
+    const delivered = audit.split("\n").filter((l) => l.includes('"secret_delivered"'));
+    for (const name of ["dsn", "pgpass", "creds"]) {
+      assert.ok(delivered.some((l) => l.includes(`"secret":"${name}"`)), `${name} delivered`);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run does not start the workload when a template reads a key the Vault secret lacks (exit 5)",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-tpl-" });
-    try {
-      server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
-      const policy = await templatePolicy(
-        server,
-        dir,
-        `  - name: port\n    template: "{{ db:port }}"\n    delivery: { env: PORT }\n`,
-      );
-      const x = startX00(policy, `echo STARTED`);
-      const code = await x.child.status.then((s) => s.code);
+vaultRunTest(
+  "x00 run does not start the workload when a template reads a key the Vault secret lacks (exit 5)",
+  "x00-vault-tpl-",
+  async (server, dir) => {
+    server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
+    const policy = await templatePolicy(
+      server,
+      dir,
+      `  - name: port\n    template: "{{ db:port }}"\n    delivery: { env: PORT }\n`,
+    );
+    const x = startX00(policy, `echo STARTED`);
+    const code = await x.child.status.then((s) => s.code);
+    await x.finish();
+    assert.equal(code, 5, x.stderr);
+    assert.ok(!x.lines.includes("STARTED"), "the workload never starts");
+    assert.match(
+      x.stderr,
+      /Cannot fetch secret 'db' from Vault path 'secret\/data\/db': no key 'port' \(keys present: db-host, password, username\)/,
+    );
+    assert.ok(!x.stderr.includes("pw"), "no value in the message");
+  },
+);
+
+vaultRunTest(
+  "x00 run says warnings and errors only by default; X00_LOG_LEVEL=info adds logins, a bad level is exit 2",
+  "x00-vault-log-",
+  async (server, dir) => {
+    server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
+    const policy = await templatePolicy(server, dir);
+    const run = async (env: Record<string, string>) => {
+      const x = startX00(policy, `echo STARTED`, env);
+      const code = (await x.child.status).code;
       await x.finish();
-      assert.equal(code, 5, x.stderr);
-      assert.ok(!x.lines.includes("STARTED"), "the workload never starts");
-      assert.match(
-        x.stderr,
-        /Cannot fetch secret 'db' from Vault path 'secret\/data\/db': no key 'port' \(keys present: db-host, password, username\)/,
-      );
-      assert.ok(!x.stderr.includes("pw"), "no value in the message");
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+      return { code, stderr: x.stderr, started: x.lines.includes("STARTED") };
+    };
+    const quiet = await run({});
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.ok(!quiet.stderr.includes("x00: vault info:"), quiet.stderr);
+    const info = await run({ X00_LOG_LEVEL: "info" });
+    assert.match(info.stderr, /^x00: vault info: Authenticated to Vault with token/m);
+    assert.ok(!info.stderr.includes("x00: vault debug:"));
+    const bad = await run({ X00_LOG_LEVEL: "verbose" });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.started, false);
+    assert.equal(
+      bad.stderr.trim(),
+      'x00: X00_LOG_LEVEL must be one of debug, info, warn, error: current value is "verbose"',
+    );
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run says warnings and errors only by default; X00_LOG_LEVEL=info adds logins, a bad level is exit 2",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-log-" });
-    try {
-      server.putKvV2("secret", "db", { username: "app", password: "pw", "db-host": "h" });
-      const policy = await templatePolicy(server, dir);
-      const run = async (env: Record<string, string>) => {
-        const x = startX00(policy, `echo STARTED`, env);
-        const code = (await x.child.status).code;
-        await x.finish();
-        return { code, stderr: x.stderr, started: x.lines.includes("STARTED") };
-      };
-      const quiet = await run({});
-      assert.equal(quiet.code, 0, quiet.stderr);
-      assert.ok(!quiet.stderr.includes("x00: vault info:"), quiet.stderr);
-      const info = await run({ X00_LOG_LEVEL: "info" });
-      assert.match(info.stderr, /^x00: vault info: Authenticated to Vault with token/m);
-      assert.ok(!info.stderr.includes("x00: vault debug:"));
-      const bad = await run({ X00_LOG_LEVEL: "verbose" });
-      assert.equal(bad.code, 2);
-      assert.equal(bad.started, false);
-      assert.equal(
-        bad.stderr.trim(),
-        'x00: X00_LOG_LEVEL must be one of debug, info, warn, error: current value is "verbose"',
-      );
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run does not start the workload when the wrapped secret_id was already unwrapped by someone else; exit code 5",
+  "x00-vault-wrap-",
+  async (server, dir) => {
+    server.putKvV2("secret", "app", { api_key: "v" });
+    server.putKvV1("kv", "legacy", { pw: "legacy" });
+    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+    const policy = await writePolicy(server, dir, "approle-wrapped");
+    const wrappingToken = (await Deno.readTextFile(`${dir}/secret-id`)).trim();
+    // Intercepted: the attacker unwraps it first.
+    const c = await certs();
+    const http = Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(c.caCert)],
+      cert: await Deno.readTextFile(c.clientCert),
+      key: await Deno.readTextFile(c.clientKey),
+    });
+    const res = await fetch(`${server.address}/v1/sys/wrapping/unwrap`, {
+      method: "POST",
+      headers: { "X-Vault-Token": wrappingToken },
+      client: http,
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    http.close();
+    const marker = `${dir}/started`;
+    const x = startX00(policy, `touch ${marker}`);
+    const code = await x.child.status.then((s) => s.code);
+    await x.finish();
+    assert.equal(code, 5, x.stderr);
+    assert.match(
+      x.stderr,
+      /wrapping token is not valid or does not exist \(sys\/wrapping\/lookup, HTTP 400\): it was already used/,
+    );
+    assert.ok(!x.stderr.includes(wrappingToken), "the wrapping token is never printed");
+    assert.equal(server.requestsTo("auth/approle/login").length, 0);
+    assert.throws(() => Deno.statSync(marker));
   },
-});
-
-Deno.test({
-  name:
-    "x00 run does not start the workload when the wrapped secret_id was already unwrapped by someone else; exit code 5",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-wrap-" });
-    try {
-      server.putKvV2("secret", "app", { api_key: "v" });
-      server.putKvV1("kv", "legacy", { pw: "legacy" });
-      server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-      const policy = await writePolicy(server, dir, "approle-wrapped");
-      const wrappingToken = (await Deno.readTextFile(`${dir}/secret-id`)).trim();
-      // Intercepted: the attacker unwraps it first.
-      const c = await certs();
-      const http = Deno.createHttpClient({
-        caCerts: [await Deno.readTextFile(c.caCert)],
-        cert: await Deno.readTextFile(c.clientCert),
-        key: await Deno.readTextFile(c.clientKey),
-      });
-      const res = await fetch(`${server.address}/v1/sys/wrapping/unwrap`, {
-        method: "POST",
-        headers: { "X-Vault-Token": wrappingToken },
-        client: http,
-      });
-      assert.equal(res.status, 200);
-      await res.body?.cancel();
-      http.close();
-      const marker = `${dir}/started`;
-      const x = startX00(policy, `touch ${marker}`);
-      const code = await x.child.status.then((s) => s.code);
-      await x.finish();
-      assert.equal(code, 5, x.stderr);
-      assert.match(
-        x.stderr,
-        /wrapping token is not valid or does not exist \(sys\/wrapping\/lookup, HTTP 400\): it was already used/,
-      );
-      assert.ok(!x.stderr.includes(wrappingToken), "the wrapping token is never printed");
-      assert.equal(server.requestsTo("auth/approle/login").length, 0);
-      assert.throws(() => Deno.statSync(marker));
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+);
 
 async function writePkiPolicy(
   server: VaultTestServer,
@@ -538,105 +493,76 @@ const SHOW_CERT =
   `[ "$a" = "$b" ] && key=ok; ` +
   `echo "START serial=$TLS_SERIAL $cert chain=$chain key=$key"; while :; do sleep 0.2; done`;
 
-Deno.test({
-  name: "x00 run delivers a Vault PKI certificate, its key and CA chain as sealed memfds",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-" });
-    try {
-      server.addPkiRole("web", {
-        allowed_domains: ["example.com"],
-        allow_subdomains: true,
-        key_type: "ec",
-      });
-      const policy = await writePkiPolicy(
-        server,
-        dir,
-        "role: web, common_name: app.example.com, ttl: 1h",
-      );
-      const x = startX00(policy, SHOW_CERT);
-      const line = await x.waitLine(/^START /);
-      const serial = server.pki().serials[0]!;
-      assert.equal(server.pki().serials.length, 1);
-      assert.match(
-        line,
-        new RegExp(`^START serial=${serial} serial=${serial.replaceAll(":", "").toUpperCase()} `),
-      );
-      assert.match(line, /subject=CN=app\.example\.com +chain=ok key=ok$/);
-      assert.equal(await x.finish(), 143);
-      const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
-      assert.ok(!/PRIVATE KEY/.test(x.stderr + audit), "no private key in x00's output");
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run delivers a Vault PKI certificate, its key and CA chain as sealed memfds",
+  "x00-vault-pki-",
+  async (server, dir) => {
+    server.addPkiRole("web", {
+      allowed_domains: ["example.com"],
+      allow_subdomains: true,
+      key_type: "ec",
+    });
+    const policy = await writePkiPolicy(
+      server,
+      dir,
+      "role: web, common_name: app.example.com, ttl: 1h",
+    );
+    const x = startX00(policy, SHOW_CERT);
+    const line = await x.waitLine(/^START /);
+    const serial = server.pki().serials[0]!;
+    assert.equal(server.pki().serials.length, 1);
+    assert.match(
+      line,
+      new RegExp(`^START serial=${serial} serial=${serial.replaceAll(":", "").toUpperCase()} `),
+    );
+    assert.match(line, /subject=CN=app\.example\.com +chain=ok key=ok$/);
+    assert.equal(await x.finish(), 143);
+    const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+    assert.ok(!/PRIVATE KEY/.test(x.stderr + audit), "no private key in x00's output");
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run restarts the workload with a new certificate before the old one expires (on_change: restart)",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-rot-" });
-    try {
-      server.addPkiRole("web", { allow_any_name: true, key_type: "ec" });
-      const policy = await writePkiPolicy(
-        server,
-        dir,
-        "role: web, common_name: app.test, ttl: 4s, renew_fraction: 0.5",
-        "rotation: { on_change: restart, grace_period: 2s }\n",
-      );
-      const x = startX00(policy, SHOW_CERT);
-      const first = await x.waitLine(/^START /);
-      // A second start, with another serial number.
-      await x.waitLine(new RegExp(`^START (?!${first.split(" ")[1]} )`), 15_000);
-      const starts = x.lines.filter((l) => l.startsWith("START"));
-      assert.ok(starts.every((l) => l.endsWith("chain=ok key=ok")), starts.join("\n"));
-      assert.match(x.stderr, /secret 'tls' changed \(certificate_renewed\); on_change: restart/);
-      assert.equal(await x.finish(), 143);
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run restarts the workload with a new certificate before the old one expires (on_change: restart)",
+  "x00-vault-pki-rot-",
+  async (server, dir) => {
+    server.addPkiRole("web", { allow_any_name: true, key_type: "ec" });
+    const policy = await writePkiPolicy(
+      server,
+      dir,
+      "role: web, common_name: app.test, ttl: 4s, renew_fraction: 0.5",
+      "rotation: { on_change: restart, grace_period: 2s }\n",
+    );
+    const x = startX00(policy, SHOW_CERT);
+    const first = await x.waitLine(/^START /);
+    // A second start, with another serial number.
+    await x.waitLine(new RegExp(`^START (?!${first.split(" ")[1]} )`), 15_000);
+    const starts = x.lines.filter((l) => l.startsWith("START"));
+    assert.ok(starts.every((l) => l.endsWith("chain=ok key=ok")), starts.join("\n"));
+    assert.match(x.stderr, /secret 'tls' changed \(certificate_renewed\); on_change: restart/);
+    assert.equal(await x.finish(), 143);
   },
-});
+);
 
-Deno.test({
-  name:
-    "x00 run does not start the workload when the PKI role refuses the certificate; one line, exit code 5",
-  ignore: IN_VM,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startServer();
-    const dir = await Deno.makeTempDir({ prefix: "x00-vault-pki-fail-" });
-    try {
-      server.addPkiRole("web", {
-        allowed_domains: ["example.com"],
-        allow_subdomains: true,
-        key_type: "ec",
-      });
-      const policy = await writePkiPolicy(server, dir, "role: web, common_name: evil.test");
-      const marker = `${dir}/started`;
-      const x = startX00(policy, `touch ${marker}`);
-      const code = await x.child.status.then((s) => s.code);
-      await x.finish();
-      assert.equal(code, 5, x.stderr);
-      const lines = x.stderr.trim().split("\n").filter((l) => l.startsWith("x00: Cannot"));
-      assert.deepEqual(lines, [
-        "x00: Cannot fetch secret 'tls' from Vault path 'pki/issue/web': request refused (HTTP 400): common name evil.test not allowed by this role",
-      ]);
-      assert.throws(() => Deno.statSync(marker));
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+vaultRunTest(
+  "x00 run does not start the workload when the PKI role refuses the certificate; one line, exit code 5",
+  "x00-vault-pki-fail-",
+  async (server, dir) => {
+    server.addPkiRole("web", {
+      allowed_domains: ["example.com"],
+      allow_subdomains: true,
+      key_type: "ec",
+    });
+    const policy = await writePkiPolicy(server, dir, "role: web, common_name: evil.test");
+    const marker = `${dir}/started`;
+    const x = startX00(policy, `touch ${marker}`);
+    const code = await x.child.status.then((s) => s.code);
+    await x.finish();
+    assert.equal(code, 5, x.stderr);
+    const lines = x.stderr.trim().split("\n").filter((l) => l.startsWith("x00: Cannot"));
+    assert.deepEqual(lines, [
+      "x00: Cannot fetch secret 'tls' from Vault path 'pki/issue/web': request refused (HTTP 400): common name evil.test not allowed by this role",
+    ]);
+    assert.throws(() => Deno.statSync(marker));
   },
-});
+);
