@@ -214,8 +214,16 @@ for (const command of ["run", "audit"] as const) {
         }).spawn();
         try {
           await new Promise((r) => setTimeout(r, delayMs));
-          const masked = sigusr1Blocked(child.pid);
-          if (delayMs >= 5000) assert.ok(masked, `x00 ${command} has blocked SIGUSR1 after 5 s`);
+          let masked = sigusr1Blocked(child.pid);
+          if (delayMs >= 5000) {
+            // Re-executing takes a few seconds under TCG, more on a loaded host: the last round waits for it,
+            // so that a signal to the re-executed x00 is always tried.
+            for (let i = 0; i < 600 && !masked && alive(child.pid); i++) {
+              await new Promise((r) => setTimeout(r, 100));
+              masked = sigusr1Blocked(child.pid);
+            }
+            assert.ok(masked, `x00 ${command} has blocked SIGUSR1 (waited up to 65 s)`);
+          }
           try {
             Deno.kill(child.pid, "SIGUSR1");
           } catch {
