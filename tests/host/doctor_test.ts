@@ -40,6 +40,8 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
       "label_mem",
       "unlabel_mem",
       "label_proc_link",
+      "label_map_files_link",
+      "unlabel_map_files_link",
       "unlabel_proc_link",
       "ptrace_access_check",
       "ptrace_traceme",
@@ -56,7 +58,7 @@ Deno.test("x00 doctor --json reports audit only on this host and exits 3", async
   }
   assert.match(
     lsm.detail,
-    /refused: label_environ, unlabel_environ, label_mem, unlabel_mem, label_proc_link, unlabel_proc_link, ptrace_access_check, ptrace_traceme, bpf_cmd, socket_listen, unix_connect$/,
+    /refused: label_environ, unlabel_environ, label_mem, unlabel_mem, label_proc_link, label_map_files_link, unlabel_map_files_link, unlabel_proc_link, ptrace_access_check, ptrace_traceme, bpf_cmd, socket_listen, unix_connect$/,
   );
 
   assert.equal(check("tp_btf_ringbuf").ok, true);
