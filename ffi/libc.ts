@@ -98,6 +98,20 @@ function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
   return lib.symbols;
 }
 
+const STARTUP_SYMBOLS = {
+  pthread_sigmask: LIBC_SYMBOLS.pthread_sigmask,
+  execve: LIBC_SYMBOLS.execve,
+} as const;
+let startupLib: Deno.DynamicLibrary<typeof STARTUP_SYMBOLS> | undefined;
+
+/** The two calls of X00's first instant (block SIGUSR1, re-execute itself), bound on their own: that process then
+ * does not pay for binding all of libc (~5 ms of a start-up of ~20). */
+function startupLibc(): Deno.DynamicLibrary<typeof STARTUP_SYMBOLS>["symbols"] {
+  if (lib) return lib.symbols;
+  startupLib ??= Deno.dlopen("libc.so.6", STARTUP_SYMBOLS);
+  return startupLib.symbols;
+}
+
 /** The calling thread's errno, read right after a failed call. */
 export function errno(): number {
   const p = libc().__errno_location();
@@ -290,7 +304,7 @@ export const SIG_BLOCK = 0;
 
 /** Blocks `signals` in the calling thread (threads it creates later inherit the mask, and so does execve). */
 export function blockSignals(signals: number[]): void {
-  const r = libc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
+  const r = startupLibc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
   if (r !== 0) throw new LibcError("pthread_sigmask", r);
 }
 
@@ -345,7 +359,7 @@ export function execve(path: string, argv: string[], env: string[]): never {
   };
   const a = vector(argv);
   const e = vector(env);
-  libc().execve(enc.encode(path + "\0"), a, e);
+  startupLibc().execve(enc.encode(path + "\0"), a, e);
   const err = errno();
   keepAlive(a);
   keepAlive(e);
