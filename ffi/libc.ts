@@ -43,6 +43,12 @@ const LIBC_SYMBOLS = {
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   /** pid_t waitpid(pid_t pid, int *wstatus, int options) */
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t length) */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** long sysconf(int name) */
+  sysconf: { parameters: ["i32"], result: "i64" },
   /** int malloc_trim(size_t pad) */
   malloc_trim: { parameters: ["usize"], result: "i32" },
   /** pid_t getpid(void) */
@@ -129,6 +135,42 @@ function check(call: string, ret: number | bigint): number {
   const n = Number(ret);
   if (n < 0) throw new LibcError(call, errno());
   return n;
+}
+
+/** The size of a memory page (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  return check("sysconf", libc().sysconf(30)); // _SC_PAGESIZE
+}
+
+/**
+ * mmap(2) of `length` bytes of descriptor `fd` from `offset`, shared, readable (and writable when `writable`).
+ * Returns the address; unmap it with {@linkcode munmap}.
+ */
+export function mmapShared(
+  fd: number,
+  length: number,
+  offset: number,
+  writable: boolean,
+): Deno.PointerObject {
+  const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+  const p = libc().mmap(
+    null,
+    BigInt(length),
+    writable ? PROT_READ | PROT_WRITE : PROT_READ,
+    MAP_SHARED,
+    fd,
+    BigInt(offset),
+  );
+  // MAP_FAILED is (void *)-1.
+  if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
+    throw new LibcError("mmap", errno());
+  }
+  return p;
+}
+
+/** munmap(2). */
+export function munmap(address: Deno.PointerObject, length: number): void {
+  check("munmap", libc().munmap(address, BigInt(length)));
 }
 
 /** memfd_create flags. */
