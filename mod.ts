@@ -3,11 +3,13 @@
  * machine can read them. This is the `x00` command line; every command lives in `src/cli/`.
  *
  * Start-up does as little as it can before it knows what to do: the re-execution with SIGUSR1 blocked
- * (src/hardening/inspector_signal.ts) comes before anything else is loaded, `x00 --version` prints without
- * loading the command-line parser, and the parser (src/cli/main.ts) loads each command's modules when it runs.
+ * (src/hardening/inspector_signal.ts) comes before anything else is loaded, `x00 --version` and the common form of
+ * `x00 run` (src/cli/run_args.ts) go without loading the command-line parser, and the parser (src/cli/main.ts)
+ * loads each command's modules when it runs.
  *
  * @module
  */
+import { parseRunArgs } from "./src/cli/run_args.ts";
 import { VERSION } from "./src/version.ts";
 
 /** Runs the CLI with `args`; returns the exit code. Never throws. */
@@ -16,6 +18,18 @@ export async function main(args: string[]): Promise<number> {
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     await Deno.stdout.write(new TextEncoder().encode(`${VERSION}\n`));
     return 0;
+  }
+  // The common form of `x00 run` (the start of every protected workload) needs no parser either; anything else
+  // about it (help, errors) is commander's.
+  const run = parseRunArgs(args);
+  if (run) {
+    const { runRunCommand } = await import("./src/cli/run_entry.ts");
+    const { reportFailure } = await import("./src/cli/failure.ts");
+    try {
+      return await runRunCommand(run);
+    } catch (e) {
+      return reportFailure(e, run.verbose);
+    }
   }
   const cli = await import("./src/cli/main.ts");
   return await cli.main(args);

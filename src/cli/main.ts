@@ -6,7 +6,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../duration.ts";
-import { ExitCode, X00Error } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
+import { reportFailure } from "./failure.ts";
+import type { RunArgs } from "./run_args.ts";
+import { runRunCommand } from "./run_entry.ts";
 
 // Each command's modules are imported when the command runs: `x00 audit` never loads the Vault client or the
 // YAML parser, which keeps its memory small. (Static specifiers, so `deno compile` still bundles them.)
@@ -30,17 +33,16 @@ function cgroupArg(value: string): bigint {
 /** Set by `--verbose`: failures print everything libbpf logged (the whole verifier log). */
 let verbose = false;
 
-/** The libbpf log (verifier log) carried by `e` or one of its causes. */
-function bpfLog(e: unknown): string | undefined {
-  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
-    const log = (c as { log?: unknown }).log;
-    if (typeof log === "string" && log !== "") return log;
-  }
-  return undefined;
+/** What the commands do, replaceable in tests (only `run` today). */
+export interface CliActions {
+  run: (a: RunArgs) => Promise<number>;
 }
 
 /** Builds the command tree; `exit` receives each command's exit code. */
-export function buildCli(exit: (code: number) => void): Command {
+export function buildCli(
+  exit: (code: number) => void,
+  actions: CliActions = { run: runRunCommand },
+): Command {
   const program = new Command("x00")
     .description(
       "Deliver secrets to a workload in memory only; the kernel (BPF-LSM) keeps everyone else out.",
@@ -99,8 +101,7 @@ export function buildCli(exit: (code: number) => void): Command {
     .passThroughOptions()
     .action(async (cmd: string, args: string[], o) => {
       verbose = o.verbose ?? false;
-      const { runRun } = await import("./run.ts");
-      exit(await runRun({ policyFile: o.policy, mode: o.mode, cmd, args }));
+      exit(await actions.run({ policy: o.policy, mode: o.mode, verbose, cmd, args }));
     });
 
   program.command("agent")
@@ -194,22 +195,6 @@ export async function main(args: string[]): Promise<number> {
       if (e.code === "commander.help") return 0;
       return ExitCode.USAGE;
     }
-    const log = verbose || Deno.env.get("X00_DEBUG") ? bpfLog(e) : undefined;
-    if (e instanceof X00Error) {
-      console.error(`x00: ${e.message}`);
-      if (log) console.error(log);
-      return e.exitCode;
-    }
-    if (
-      e instanceof Error &&
-      ["LibbpfNotFoundError", "BpfError", "BpfVerifierError"].includes(e.name)
-    ) {
-      console.error(`x00: ${e.message}`);
-      if (log) console.error(log);
-      return ExitCode.FAILURE;
-    }
-    console.error(`x00: internal error: ${e instanceof Error ? e.message : String(e)}`);
-    if (Deno.env.get("X00_DEBUG")) console.error(e);
-    return ExitCode.FAILURE;
+    return reportFailure(e, verbose);
   }
 }
