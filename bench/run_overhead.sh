@@ -2,13 +2,13 @@
 # Host half of the `x00 run` benchmarks (GitHub issue 3); the VM half is bench/run_vm_bench.sh. Results:
 # bench/RESULTS_run.md.
 #
-#   1. wall time of `x00 run --policy P -- /bin/true` against /bin/true (hyperfine), with `deno --version` and
-#      `x00 --version` for the start-up share, and the phases of a run (bench/run_phases.ts). P: mode audit (this
+#   1. wall time of `x00 run --policy P -- /bin/true` against `deno run` of an empty script (hyperfine), with
+#      /bin/true, `deno --version` and `x00 --version`, and the phases of a run (bench/run_phases.ts). P: mode audit (this
 #      host refuses BPF-LSM programs, so x00 uses the syscall-tracepoint fallback), one env-source secret delivered
 #      as an environment variable and as a sealed memfd.
 #   2. (extra) the cost of the fallback's syscall tracepoints on unrelated work here: bench_openclose and
 #      bench_forkexec without x00, with an `x00 run -- sleep` in the background, without again.
-#   3. VmRSS/VmHWM of the x00 process while its workload sleeps.
+#   3. VmRSS/VmHWM of the x00 process while its workload sleeps, and of a Deno process that only sleeps.
 #
 # Usage: bash bench/run_overhead.sh            (as root; installs hyperfine and gcc from Debian if missing)
 # Environment: RUNS (30), WARMUP (3), REPS (5), OPEN_N (200000), FORK_N (2000), MEM_SAMPLES (3).
@@ -71,6 +71,9 @@ audit:
   output: $T/audit.jsonl
   format: json
 EOF
+# The reference of issue 12: `deno run` of an empty script, and a Deno process that only sleeps (memory).
+: >"$T/empty.ts"
+echo 'await new Promise((r) => setTimeout(r, 3_600_000));' >"$T/sleep.ts"
 # Warm Deno's module cache (and check it is complete) before anything is timed.
 "${DENO_RUN[@]}" mod.ts --version >/dev/null
 "${DENO_RUN[@]}" bench/run_phases.ts "$T/policy.yaml" /bin/true >/dev/null
@@ -87,6 +90,7 @@ out "params runs=$RUNS warmup=$WARMUP reps=$REPS open_n=$OPEN_N fork_n=$FORK_N"
 hyperfine -N -i --warmup "$WARMUP" --runs "$RUNS" --export-json "$HF" \
   -n true /bin/true \
   -n deno_version "deno --version" \
+  -n deno_empty "${DENO_RUN[*]} $T/empty.ts" \
   -n x00_version "${DENO_RUN[*]} mod.ts --version" \
   -n x00_run_true "${DENO_RUN[*]} mod.ts run --policy $T/policy.yaml -- /bin/true" >&2
 X00_BENCH_PHASES_OUT=$T/phases.jsonl bench_timeit phases "$RUNS" 1 \
@@ -120,6 +124,14 @@ stop_x00() {
 mem() { # LABEL
   out "mem $1 pid=$X00_PID $(grep -E '^(VmRSS|VmHWM)' "/proc/$X00_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
 }
+
+"${DENO_RUN[@]}" "$T/sleep.ts" &
+REF_PID=$!
+BG+=("$REF_PID")
+sleep 2
+out "mem deno_sleeping_reference pid=$REF_PID $(grep -E '^(VmRSS|VmHWM)' "/proc/$REF_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+kill -TERM "$REF_PID"
+wait "$REF_PID" || true
 
 loops without
 start_x00

@@ -30,8 +30,9 @@ function mark(name: string): void {
 }
 marks.imports_before_main = last;
 
-// Everything `x00` loads (mod.ts pulls in every command), then the pieces runRun uses.
+// What `x00 run` loads: mod.ts, the parser, then the pieces runRun uses.
 await import("../mod.ts");
+await import("../src/cli/main.ts"); // the command-line parser, which mod.ts loads for every command but --version
 const { getpid, PR_SET_DUMPABLE, prctl, RLIMIT_CORE, setrlimit } = await import(
   "../ffi/libc.ts"
 );

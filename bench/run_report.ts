@@ -129,14 +129,19 @@ function wallTable(timed: Map<string, Timed>): string[] {
         } |`,
     );
   }
-  const base = timed.get("true");
-  const run = timed.get("x00_run_true");
-  if (base && run) {
+  // The reference of issue 12: `deno run` of an empty script (the runtime's own start-up); before it, /bin/true.
+  const baseName = timed.has("deno_empty") ? "deno_empty" : "true";
+  const base = timed.get(baseName);
+  for (const name of ["x00_version", "x00_run_true"]) {
+    const t = timed.get(name);
+    if (!base || !t || name === baseName) continue;
     out.push("");
     out.push(
-      `Added by x00 run: median ${fmt(median(run.ms) - median(base.ms))} ms, mean ${
-        fmt(mean(run.ms) - mean(base.ms))
-      } ms, p95 ${fmt(percentile(run.ms, 95) - percentile(base.ms, 95))} ms.`,
+      `Added by ${name} over ${baseName}: median ${fmt(median(t.ms) - median(base.ms))} ms (ratio ${
+        fmt(median(t.ms) / median(base.ms), 2)
+      }), mean ${fmt(mean(t.ms) - mean(base.ms))} ms, p95 ${
+        fmt(percentile(t.ms, 95) - percentile(base.ms, 95))
+      } ms.`,
     );
   }
   return out;

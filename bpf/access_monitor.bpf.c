@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* access_monitor: the observe-only fallback for kernels that refuse BPF-LSM programs (and have no kprobes).
- * Syscall tracepoints see opens of /proc/P/environ and /proc/P/mem (by the file actually opened, so symlinks and
- * other procfs mounts count), ptrace attach/seize, process_vm_readv/writev and pidfd_getfd, with the result the
- * caller got. It cannot deny anything: enforcement needs lsm_file_protect.bpf.c. */
+ * One program on the raw sys_exit tracepoint, filtered by syscall number, sees opens of
+ * /proc/P/environ and /proc/P/mem (by the file actually opened, so symlinks and other procfs mounts count),
+ * ptrace attach/seize, process_vm_readv/writev and pidfd_getfd, with the result the caller got. It cannot deny
+ * anything: enforcement needs lsm_file_protect.bpf.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -17,27 +18,33 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PATH_LEN 64
 #define PID_FS_MAGIC 0x50494446
 
-/* A syscall in flight, from its entry to its exit. */
-struct inflight {
-	__u32 resource;
-	__u32 target;    /* pid number from the arguments (caller's pid namespace) */
-	char path[PATH_LEN]; /* opens: the path argument, kept only when it starts with /proc/ */
-};
+/* Syscall numbers, the saved registers that hold the number and the arguments, and the flag of a 32-bit syscall.
+ * Architecture-specific: only x86-64 is built and tested. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_open 2
+#define NR_ptrace 101
+#define NR_openat 257
+#define NR_process_vm_readv 310
+#define NR_process_vm_writev 311
+#define NR_openat2 437
+#define NR_pidfd_getfd 438
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define SYSCALL_ARG1(regs) ((regs)->di)
+#define SYSCALL_ARG2(regs) ((regs)->si)
+#define TS_COMPAT 0x0002 /* thread_info.status: a 32-bit (ia32) syscall is running */
+#else
+#error "access_monitor: syscall numbers and registers for this architecture are not defined (x86-64 only)"
+#endif
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct inflight);
-} inflight SEC(".maps");
+/* A native 64-bit syscall. The syscall tracepoints skip 32-bit (ia32) ones on x86-64
+ * (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), whose numbers mean other calls; x32 numbers carry __X32_SYSCALL_BIT and match
+ * none of the numbers above. */
+static __always_inline bool native_syscall(void)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 
-/* Empty value used to insert without a stack copy. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} scratch SEC(".maps");
+	return !(BPF_CORE_READ(cur, thread_info.status) & TS_COMPAT);
+}
 
 static __always_inline bool reportable(__u32 target_tgid, __u32 *family)
 {
@@ -55,22 +62,6 @@ static __always_inline bool reportable(__u32 target_tgid, __u32 *family)
 	}
 	*family = 0;
 	return audit_all && self != filter_accessor_pid;
-}
-
-static __always_inline void start(__u32 resource, __u32 target, const char *path)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 zero = 0;
-	struct inflight *f = bpf_map_lookup_elem(&scratch, &zero);
-
-	if (!f)
-		return;
-	f->resource = resource;
-	f->target = target;
-	f->path[0] = 0;
-	if (path)
-		bpf_probe_read_user_str(f->path, sizeof(f->path), path);
-	bpf_map_update_elem(&inflight, &pid_tgid, f, BPF_ANY);
 }
 
 static __always_inline struct task_struct *task_of_pid(struct pid *pid)
@@ -137,10 +128,9 @@ static __always_inline __u32 parse_proc_path(const char *p, __u32 *pid)
 	return res;
 }
 
-static __always_inline int open_exit(long ret)
+/* The end of an open, open or openat2 whose path argument is `path`. */
+static __always_inline int open_exit(const char *path, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &pid_tgid);
 	__u32 family = 0, resource = 0, target_pid = 0, len;
 	struct task_struct *target = NULL;
 
@@ -151,8 +141,6 @@ static __always_inline int open_exit(long ret)
 		const unsigned char *name;
 		char buf[8] = {};
 
-		if (f)
-			bpf_map_delete_elem(&inflight, &pid_tgid);
 		if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
 			return 0;
 		len = BPF_CORE_READ(file, f_path.dentry, d_name.len);
@@ -175,11 +163,16 @@ static __always_inline int open_exit(long ret)
 			return 0;
 		target_pid = BPF_CORE_READ(target, tgid);
 	} else {
-		if (!f)
+		/* A refused open left no file: only the path argument (still in the caller's memory) says what. */
+		char p[PATH_LEN] = {};
+
+		if (ret != -EACCES && ret != -EPERM)
 			return 0;
-		if (ret == -EACCES || ret == -EPERM)
-			resource = parse_proc_path(f->path, &target_pid);
-		bpf_map_delete_elem(&inflight, &pid_tgid);
+		if (bpf_probe_read_user_str(p, sizeof(p), path) < 6)
+			return 0;
+		if (p[0] != '/' || p[1] != 'p' || p[2] != 'r' || p[3] != 'o' || p[4] != 'c' || p[5] != '/')
+			return 0;
+		resource = parse_proc_path(p, &target_pid);
 		if (!resource)
 			return 0;
 	}
@@ -188,132 +181,68 @@ static __always_inline int open_exit(long ret)
 	return finish_event(emit_access(target, family, resource, 0, X00_HOOK_SYSCALL, false), target_pid, ret);
 }
 
-static __always_inline void open_enter(const char *path)
+/* The end of a call on another process (ptrace attach or seize, process_vm_readv/writev, pidfd_getfd) with
+ * `target`, the tgid its arguments name (0: none found). */
+static __always_inline int target_exit(__u32 resource, __u32 target, long ret)
 {
-	char head[8] = {};
+	__u32 family = 0;
 
-	/* Only failed opens need the path; keep it only for /proc/ paths. */
-	if (bpf_probe_read_user(head, 6, path) < 0)
-		return;
-	if (head[0] == '/' && head[1] == 'p' && head[2] == 'r' && head[3] == 'o' && head[4] == 'c' && head[5] == '/')
-		start(0, 0, path);
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter((const char *)ctx->args[1]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter((const char *)ctx->args[1]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter((const char *)ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-static __always_inline int target_exit(long ret)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &pid_tgid);
-	__u32 family = 0, resource, target;
-
-	if (!f)
-		return 0;
-	resource = f->resource;
-	target = f->target;
-	bpf_map_delete_elem(&inflight, &pid_tgid);
-	if (!resource || !reportable(target, &family))
+	if (!reportable(target, &family))
 		return 0;
 	return finish_event(emit_access(NULL, family, resource, 0, X00_HOOK_SYSCALL, false), target, ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+/* The target of pidfd_getfd is the pid behind the pidfd: since Linux 6.9 (pidfs) the inode's i_private holds the
+ * struct pid; before, the file's private_data did. */
+static __always_inline __u32 pidfd_target(int pidfd)
 {
-	long request = ctx->args[0];
-
-	if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
-		start(X00_RES_PTRACE, (__u32)ctx->args[1], NULL);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_ptrace")
-int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
-{
-	return target_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
-int enter_pvm_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	start(X00_RES_PROCESS_VM_READV, (__u32)ctx->args[0], NULL);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
-int exit_pvm_readv(struct trace_event_raw_sys_exit *ctx)
-{
-	return target_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
-int enter_pvm_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	start(X00_RES_PROCESS_VM_WRITEV, (__u32)ctx->args[0], NULL);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_process_vm_writev")
-int exit_pvm_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	return target_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
-int enter_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
-{
-	/* The target is the pid behind the pidfd: since Linux 6.9 (pidfs) the inode's i_private holds the struct
-	 * pid; before, the file's private_data did. */
-	struct file *file = fd_file((int)ctx->args[0]);
+	struct file *file = fd_file(pidfd);
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct pid *pid = BPF_CORE_READ(inode, i_sb, s_magic) == PID_FS_MAGIC
 				  ? (struct pid *)BPF_CORE_READ(inode, i_private)
 				  : (struct pid *)BPF_CORE_READ(file, private_data);
 	struct task_struct *task = pid ? task_of_pid(pid) : NULL;
 
-	start(X00_RES_PIDFD_GETFD, task ? BPF_CORE_READ(task, tgid) : 0, NULL);
-	return 0;
+	return task ? BPF_CORE_READ(task, tgid) : 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_pidfd_getfd")
-int exit_pidfd_getfd(struct trace_event_raw_sys_exit *ctx)
+/* One program on the raw sys_exit tracepoint, filtering by syscall number, sees what the per-syscall tracepoints
+ * (tracepoint/syscalls/sys_exit_*, which the kernel implements on this same tracepoint) saw: the number, the
+ * arguments (the saved registers, which these calls leave as they were) and the result. Everything is read at the
+ * exit, so nothing runs at the entry of any syscall, and the program detaches without perf's serialized RCU grace
+ * periods (bench/RESULTS_run.md). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(syscall_exit, struct pt_regs *regs, long ret)
 {
-	return target_exit(ctx->ret);
+	switch (SYSCALL_NR(regs)) {
+	case NR_openat:
+	case NR_openat2:
+		if (!native_syscall())
+			return 0;
+		return open_exit((const char *)SYSCALL_ARG2(regs), ret);
+	case NR_open:
+		if (!native_syscall())
+			return 0;
+		return open_exit((const char *)SYSCALL_ARG1(regs), ret);
+	case NR_ptrace: {
+		long request = SYSCALL_ARG1(regs);
+
+		if ((request != PTRACE_ATTACH && request != PTRACE_SEIZE) || !native_syscall())
+			return 0;
+		return target_exit(X00_RES_PTRACE, (__u32)SYSCALL_ARG2(regs), ret);
+	}
+	case NR_process_vm_readv:
+		if (!native_syscall())
+			return 0;
+		return target_exit(X00_RES_PROCESS_VM_READV, (__u32)SYSCALL_ARG1(regs), ret);
+	case NR_process_vm_writev:
+		if (!native_syscall())
+			return 0;
+		return target_exit(X00_RES_PROCESS_VM_WRITEV, (__u32)SYSCALL_ARG1(regs), ret);
+	case NR_pidfd_getfd:
+		if (!native_syscall())
+			return 0;
+		return target_exit(X00_RES_PIDFD_GETFD, pidfd_target((int)SYSCALL_ARG1(regs)), ret);
+	}
+	return 0;
 }

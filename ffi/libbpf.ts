@@ -9,7 +9,16 @@
  *
  * @module
  */
-import { errno, formatVaList, memfdCreate, MFD_CLOEXEC, writeAll } from "./libc.ts";
+import {
+  errno,
+  formatVaList,
+  memfdCreate,
+  MFD_CLOEXEC,
+  mmapShared,
+  munmap,
+  pageSize,
+  writeAll,
+} from "./libc.ts";
 
 /** Symbol table of the libbpf functions X00 uses. */
 const LIBBPF_SYMBOLS = {
@@ -53,6 +62,8 @@ const LIBBPF_SYMBOLS = {
   },
   /** int bpf_map__fd(const struct bpf_map *map) */
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  /** __u32 bpf_map__max_entries(const struct bpf_map *map) */
+  bpf_map__max_entries: { parameters: ["pointer"], result: "u32" },
   /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries) */
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   /** int bpf_map__set_initial_value(struct bpf_map *map, const void *data, size_t size) */
@@ -414,6 +425,11 @@ export class BpfMap {
     return objectId(this.fd, `map ${this.name}`);
   }
 
+  /** max_entries (for a ring buffer: its size in bytes). */
+  get maxEntries(): number {
+    return bpf().bpf_map__max_entries(this.#ptr);
+  }
+
   /** Sets max_entries (before load). */
   setMaxEntries(n: number): void {
     check(`Cannot resize map ${this.name}`, bpf().bpf_map__set_max_entries(this.#ptr, n));
@@ -556,7 +572,7 @@ export class BpfObject {
   }
 }
 
-/** Called for each record; `data` is only valid during the call: copy what you keep. */
+/** Called for each record; `data` is only valid during the call (the next record reuses it): copy what you keep. */
 export type RingBufferHandler = (data: Uint8Array) => void;
 
 /**
@@ -566,32 +582,33 @@ export type RingBufferHandler = (data: Uint8Array) => void;
 export class RingBuffer {
   #ptr: Deno.PointerObject | null = null;
   #callbacks: Deno.UnsafeCallback<typeof SAMPLE_FN>[] = [];
+  #readers: RingReader[] = [];
   #error: unknown;
 
   /** Adds a ring buffer map with its handler. */
   add(map: BpfMap, handler: RingBufferHandler): void {
-    const cb = new Deno.UnsafeCallback(SAMPLE_FN, (_ctx, data, size) => {
-      if (data === null) return 0;
-      try {
-        handler(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size))));
-      } catch (e) {
-        // An exception must not unwind through libbpf's C frames (it would end the process): keep the first
-        // one for consume() to rethrow once the C call has returned.
-        this.#error ??= e;
-      }
-      return 0;
-    });
+    // libbpf's ring_buffer only provides the epoll descriptor: records are read by RingReader, in JavaScript,
+    // without a C-to-JavaScript callback per record (which cost more than decoding the record: bench/RESULTS.md,
+    // section a). Its callback is never called, since ring_buffer__consume/poll never are.
+    const cb = new Deno.UnsafeCallback(SAMPLE_FN, () => 0);
     this.#callbacks.push(cb);
-    if (this.#ptr === null) {
-      const p = bpf().ring_buffer__new(map.fd, cb.pointer, null, null);
-      if (p === null) throw new BpfError(`Cannot create ring buffer for ${map.name}`, errno());
-      this.#ptr = p;
-    } else {
-      check(
-        `Cannot add ring buffer ${map.name}`,
-        bpf().ring_buffer__add(this.#ptr, map.fd, cb.pointer, null),
-      );
+    const reader = new RingReader(map, handler, (e) => this.#error ??= e);
+    try {
+      if (this.#ptr === null) {
+        const p = bpf().ring_buffer__new(map.fd, cb.pointer, null, null);
+        if (p === null) throw new BpfError(`Cannot create ring buffer for ${map.name}`, errno());
+        this.#ptr = p;
+      } else {
+        check(
+          `Cannot add ring buffer ${map.name}`,
+          bpf().ring_buffer__add(this.#ptr, map.fd, cb.pointer, null),
+        );
+      }
+    } catch (e) {
+      reader.free();
+      throw e;
     }
+    this.#readers.push(reader);
   }
 
   /** The epoll descriptor that becomes readable when records are waiting. */
@@ -603,13 +620,13 @@ export class RingBuffer {
   /** Consumes every waiting record now; returns how many. */
   consume(): number {
     if (!this.#ptr) return 0;
-    const n = bpf().ring_buffer__consume(this.#ptr);
+    let n = 0;
+    for (const r of this.#readers) n += r.consume();
     if (this.#error !== undefined) {
       const e = this.#error;
       this.#error = undefined;
       throw e;
     }
-    if (n < 0) throw new BpfError("Cannot consume ring buffer", -n);
     return n;
   }
 
@@ -617,7 +634,118 @@ export class RingBuffer {
   free(): void {
     if (this.#ptr) bpf().ring_buffer__free(this.#ptr);
     this.#ptr = null;
+    for (const r of this.#readers) r.free();
+    this.#readers = [];
     for (const cb of this.#callbacks) cb.close();
     this.#callbacks = [];
+  }
+}
+
+/** struct bpf_ringbuf_hdr: the record length's flags, and the header size. */
+const RINGBUF_BUSY_BIT = 0x80000000;
+const RINGBUF_DISCARD_BIT = 0x40000000;
+const RINGBUF_HDR_SZ = 8;
+
+/**
+ * The consumer side of one BPF ring buffer map, in JavaScript: what libbpf's ringbuf_process_ring does, over the
+ * map's pages mapped as libbpf maps them (the consumer position read-write; the producer position and the data,
+ * mapped twice in a row so that no record wraps, read-only). Each record is copied into a reused buffer and handed
+ * to the handler.
+ */
+class RingReader {
+  readonly #handler: RingBufferHandler;
+  readonly #onError: (e: unknown) => void;
+  readonly #page: number;
+  readonly #size: number;
+  #consumerPage: Deno.PointerObject | null;
+  #producerPages: Deno.PointerObject | null = null;
+  readonly #consumerPos: BigUint64Array;
+  #producerPos: BigUint64Array = new BigUint64Array(0);
+  #data: Uint8Array = new Uint8Array(0);
+  #header: Int32Array = new Int32Array(0);
+  #mask = 0n;
+  #scratch = new Uint8Array(1024);
+  readonly #views = new Map<number, Uint8Array>();
+
+  constructor(map: BpfMap, handler: RingBufferHandler, onError: (e: unknown) => void) {
+    this.#handler = handler;
+    this.#onError = onError;
+    this.#page = pageSize();
+    this.#size = map.maxEntries;
+    const fd = map.fd;
+    this.#consumerPage = mmapShared(fd, this.#page, 0, true);
+    this.#consumerPos = new BigUint64Array(
+      Deno.UnsafePointerView.getArrayBuffer(this.#consumerPage, 8),
+    );
+    try {
+      const length = this.#page + 2 * this.#size;
+      this.#producerPages = mmapShared(fd, length, this.#page, false);
+      const all = Deno.UnsafePointerView.getArrayBuffer(this.#producerPages, length);
+      this.#producerPos = new BigUint64Array(all, 0, 1);
+      this.#data = new Uint8Array(all, this.#page, 2 * this.#size);
+      this.#header = new Int32Array(all, this.#page, (2 * this.#size) / 4);
+      this.#mask = BigInt(this.#size - 1);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+  }
+
+  /** Hands every committed record to the handler, in order; returns how many (discarded ones not counted). */
+  consume(): number {
+    if (this.#producerPages === null) return 0;
+    let n = 0;
+    let cons = Atomics.load(this.#consumerPos, 0);
+    for (;;) {
+      const prod = Atomics.load(this.#producerPos, 0);
+      if (cons >= prod) return n;
+      // Offsets within the double mapping: a record that starts near the end continues in the second copy.
+      let off = Number(cons & this.#mask);
+      const end = off + Number(prod - cons);
+      let busy = false;
+      while (off < end) {
+        const len = Atomics.load(this.#header, off >> 2) >>> 0;
+        if (len & RINGBUF_BUSY_BIT) {
+          busy = true;
+          break;
+        }
+        const sample = len & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT) & 0xffffffff;
+        const step = Math.ceil((sample + RINGBUF_HDR_SZ) / 8) * 8;
+        if ((len & RINGBUF_DISCARD_BIT) === 0) {
+          this.#deliver(off + RINGBUF_HDR_SZ, sample >>> 0);
+          n++;
+        }
+        off += step;
+        cons += BigInt(step);
+        Atomics.store(this.#consumerPos, 0, cons);
+      }
+      if (busy) return n;
+    }
+  }
+
+  #deliver(start: number, length: number): void {
+    let view = this.#views.get(length);
+    if (view === undefined) {
+      if (length > this.#scratch.length) {
+        this.#scratch = new Uint8Array(Math.max(length, this.#scratch.length * 2));
+        this.#views.clear();
+      }
+      view = this.#scratch.subarray(0, length);
+      this.#views.set(length, view);
+    }
+    view.set(this.#data.subarray(start, start + length));
+    try {
+      this.#handler(view);
+    } catch (e) {
+      this.#onError(e);
+    }
+  }
+
+  /** Unmaps the pages. Idempotent. */
+  free(): void {
+    if (this.#producerPages) munmap(this.#producerPages, this.#page + 2 * this.#size);
+    this.#producerPages = null;
+    if (this.#consumerPage) munmap(this.#consumerPage, this.#page);
+    this.#consumerPage = null;
   }
 }

@@ -43,6 +43,12 @@ const LIBC_SYMBOLS = {
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   /** pid_t waitpid(pid_t pid, int *wstatus, int options) */
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t length) */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** long sysconf(int name) */
+  sysconf: { parameters: ["i32"], result: "i64" },
   /** int malloc_trim(size_t pad) */
   malloc_trim: { parameters: ["usize"], result: "i32" },
   /** pid_t getpid(void) */
@@ -98,6 +104,20 @@ function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
   return lib.symbols;
 }
 
+const STARTUP_SYMBOLS = {
+  pthread_sigmask: LIBC_SYMBOLS.pthread_sigmask,
+  execve: LIBC_SYMBOLS.execve,
+} as const;
+let startupLib: Deno.DynamicLibrary<typeof STARTUP_SYMBOLS> | undefined;
+
+/** The two calls of X00's first instant (block SIGUSR1, re-execute itself), bound on their own: that process then
+ * does not pay for binding all of libc (~5 ms of a start-up of ~20). */
+function startupLibc(): Deno.DynamicLibrary<typeof STARTUP_SYMBOLS>["symbols"] {
+  if (lib) return lib.symbols;
+  startupLib ??= Deno.dlopen("libc.so.6", STARTUP_SYMBOLS);
+  return startupLib.symbols;
+}
+
 /** The calling thread's errno, read right after a failed call. */
 export function errno(): number {
   const p = libc().__errno_location();
@@ -115,6 +135,42 @@ function check(call: string, ret: number | bigint): number {
   const n = Number(ret);
   if (n < 0) throw new LibcError(call, errno());
   return n;
+}
+
+/** The size of a memory page (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  return check("sysconf", libc().sysconf(30)); // _SC_PAGESIZE
+}
+
+/**
+ * mmap(2) of `length` bytes of descriptor `fd` from `offset`, shared, readable (and writable when `writable`).
+ * Returns the address; unmap it with {@linkcode munmap}.
+ */
+export function mmapShared(
+  fd: number,
+  length: number,
+  offset: number,
+  writable: boolean,
+): Deno.PointerObject {
+  const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+  const p = libc().mmap(
+    null,
+    BigInt(length),
+    writable ? PROT_READ | PROT_WRITE : PROT_READ,
+    MAP_SHARED,
+    fd,
+    BigInt(offset),
+  );
+  // MAP_FAILED is (void *)-1.
+  if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
+    throw new LibcError("mmap", errno());
+  }
+  return p;
+}
+
+/** munmap(2). */
+export function munmap(address: Deno.PointerObject, length: number): void {
+  check("munmap", libc().munmap(address, BigInt(length)));
 }
 
 /** memfd_create flags. */
@@ -290,7 +346,7 @@ export const SIG_BLOCK = 0;
 
 /** Blocks `signals` in the calling thread (threads it creates later inherit the mask, and so does execve). */
 export function blockSignals(signals: number[]): void {
-  const r = libc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
+  const r = startupLibc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
   if (r !== 0) throw new LibcError("pthread_sigmask", r);
 }
 
@@ -345,7 +401,7 @@ export function execve(path: string, argv: string[], env: string[]): never {
   };
   const a = vector(argv);
   const e = vector(env);
-  libc().execve(enc.encode(path + "\0"), a, e);
+  startupLibc().execve(enc.encode(path + "\0"), a, e);
   const err = errno();
   keepAlive(a);
   keepAlive(e);

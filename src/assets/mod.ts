@@ -8,7 +8,11 @@
  */
 
 /** Names of the BPF objects X00 ships (files `bpf/objects/<name>.bpf.o`). */
-export type BpfObjectName = "exec_monitor" | "lsm_file_protect" | "access_monitor";
+export type BpfObjectName =
+  | "exec_monitor"
+  | "lsm_file_protect"
+  | "access_monitor"
+  | "lsm_probe";
 
 /** The URL of an embedded BPF object. */
 export function bpfObjectUrl(name: BpfObjectName): URL {

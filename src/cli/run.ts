@@ -23,11 +23,8 @@ import {
   prepareDelivery,
   zeroSecret,
 } from "../secrets/mod.ts";
-import {
-  createVaultSources,
-  type VaultSourceEvent,
-  type VaultSources,
-} from "../secrets/vault/mod.ts";
+// The Vault client (and the node:https and node:crypto it needs) is loaded only for a policy with a Vault secret.
+import type { VaultSourceEvent, VaultSources } from "../secrets/vault/mod.ts";
 import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
 import {
   exitCodeOf,
@@ -80,14 +77,15 @@ export function vaultLogger(
 }
 
 /** The real Vault integration: `vault:` section overridden by the VAULT_* variables of `env`. */
-function defaultVault(
+async function defaultVault(
   env: Record<string, string>,
   logLevel: LogLevel,
   policy: Policy,
   mode: Mode,
   log: (line: string) => void,
 ): Promise<VaultSources | undefined> {
-  return createVaultSources(policy, {
+  const { createVaultSources } = await import("../secrets/vault/mod.ts");
+  return await createVaultSources(policy, {
     env,
     mode,
     logger: vaultLogger(log, logLevel),

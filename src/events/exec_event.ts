@@ -20,11 +20,25 @@ const ARGS_LEN = 512;
 
 const decoder = new TextDecoder();
 
+/**
+ * `buf[start, end)` as UTF-8 text, exactly as `TextDecoder` decodes it. ASCII, which nearly every command name,
+ * path and argument is, is turned into a string without leaving JavaScript (a `TextDecoder` call costs about as
+ * much as the rest of an exec event's decoding); anything else goes to `TextDecoder`.
+ */
+export function utf8(buf: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) return decoder.decode(buf.subarray(start, end));
+  }
+  // At most a few hundred bytes here (the record's fields are bounded), far below the argument-count limit.
+  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+}
+
 /** A NUL-terminated C string inside `buf`. */
 export function cString(buf: Uint8Array, offset: number, max: number): string {
-  const slice = buf.subarray(offset, offset + max);
-  const end = slice.indexOf(0);
-  return decoder.decode(end < 0 ? slice : slice.subarray(0, end));
+  const limit = Math.min(offset + max, buf.length);
+  let end = offset;
+  while (end < limit && buf[end] !== 0) end++;
+  return utf8(buf, offset, end);
 }
 
 /** Splits a NUL-separated argv block. */
@@ -33,12 +47,23 @@ export function splitArgs(block: Uint8Array): string[] {
   let start = 0;
   for (let i = 0; i < block.length; i++) {
     if (block[i] === 0) {
-      out.push(decoder.decode(block.subarray(start, i)));
+      out.push(utf8(block, start, i));
       start = i + 1;
     }
   }
-  if (start < block.length) out.push(decoder.decode(block.subarray(start)));
+  if (start < block.length) out.push(utf8(block, start, block.length));
   return out;
+}
+
+/** The decimal string of the u64 at `offset`, remembered for the last value (a cgroup id repeats). */
+let lastCgroup = { lo: -1, hi: -1, text: "" };
+function cgroupIdText(v: DataView, offset: number): string {
+  const lo = v.getUint32(offset, true);
+  const hi = v.getUint32(offset + 4, true);
+  if (lo !== lastCgroup.lo || hi !== lastCgroup.hi) {
+    lastCgroup = { lo, hi, text: v.getBigUint64(offset, true).toString() };
+  }
+  return lastCgroup.text;
 }
 
 /** Thrown for a record of the wrong size (an object and a decoder out of step). */
@@ -70,7 +95,7 @@ export function decodeExecEvent(data: Uint8Array): ExecEvent | ForkEvent | ExitE
     uid: v.getUint32(32, true),
     gid: v.getUint32(36, true),
     comm: cString(data, COMM, 16),
-    cgroup_id: v.getBigUint64(8, true).toString(),
+    cgroup_id: cgroupIdText(v, 8),
   };
   const time = bootNsToRfc3339(v.getBigUint64(0, true));
   if (kind === KIND_FORK) {

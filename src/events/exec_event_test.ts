@@ -5,6 +5,7 @@ import {
   EventSizeError,
   EXEC_EVENT_SIZE,
   splitArgs,
+  utf8,
 } from "./exec_event.ts";
 import type { ExecEvent, ExitEvent, ForkEvent } from "./types.ts";
 
@@ -197,4 +198,21 @@ Deno.test("cString() stops at the first NUL or at max", () => {
 Deno.test("splitArgs() splits NUL-separated argv", () => {
   assert.deepEqual(splitArgs(argv("a", "", "b")), ["a", "", "b"]);
   assert.deepEqual(splitArgs(new Uint8Array(0)), []);
+});
+
+Deno.test("utf8() decodes exactly as TextDecoder: ASCII, multi-byte, invalid sequences", () => {
+  const decoder = new TextDecoder();
+  const samples = [
+    encoder.encode("/usr/bin/true"),
+    encoder.encode("naïve – ☃ 𝄞"),
+    new Uint8Array([0x61, 0xff, 0x62, 0xc3]), // an invalid byte and a truncated sequence
+    new Uint8Array(0),
+    new Uint8Array(Array.from({ length: 128 }, (_, i) => i)),
+  ];
+  for (const s of samples) {
+    const padded = new Uint8Array(s.length + 4);
+    padded.set(s, 2);
+    assert.equal(utf8(padded, 2, 2 + s.length), decoder.decode(s));
+  }
+  assert.equal(cString(encoder.encode("é\0x"), 0, 8), "é");
 });

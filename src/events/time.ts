@@ -13,12 +13,21 @@ function bootToRealtime(): bigint {
   return offset;
 }
 
+/** The `YYYY-MM-DDTHH:MM:SS` of the last second formatted (events come in bursts within one second). */
+let lastSecond = -1n;
+let lastBase = "";
+
 /** Formats Unix nanoseconds as `2026-11-28T22:01:47.123456789Z`. */
 export function rfc3339Nanos(unixNs: bigint): string {
-  const ms = Number(unixNs / 1_000_000n);
-  const base = new Date(ms).toISOString().slice(0, 19);
-  const frac = (unixNs % 1_000_000_000n).toString().padStart(9, "0");
-  return `${base}.${frac}Z`;
+  const second = unixNs / 1_000_000_000n;
+  const frac = (unixNs - second * 1_000_000_000n).toString().padStart(9, "0");
+  if (second !== lastSecond || unixNs < 0n) {
+    const base = new Date(Number(unixNs / 1_000_000n)).toISOString().slice(0, 19);
+    if (unixNs < 0n) return `${base}.${frac}Z`; // before 1970 (not a real event): not cached
+    lastBase = base;
+    lastSecond = second;
+  }
+  return `${lastBase}.${frac}Z`;
 }
 
 /** RFC 3339 time of a boot-time stamp. */

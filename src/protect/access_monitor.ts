@@ -89,6 +89,28 @@ export const lsmRodata = (o: AccessMonitorOptions): Record<string, boolean | num
   foreign_bpf: FOREIGN_BPF[o.foreignBpf ?? "log"],
 });
 
+/**
+ * The cheap check before the full BPF-LSM load: loads bpf/lsm_probe.bpf.c, one empty `lsm/file_open` program (a
+ * hook lsm_file_protect also has). A kernel that refuses it with EPERM refuses lsm_file_protect the same way, so
+ * this throws the error that load would have thrown and the caller falls back without paying for the full object
+ * (~50-130 ms). Any other outcome (loaded, or another error) leaves the decision to the full load, as before. On a
+ * kernel that runs BPF-LSM the probe costs one more parse of the kernel BTF (~10-20 ms): only audit mode pays it.
+ */
+async function probeLsm(): Promise<void> {
+  let probe: LoadedObject;
+  try {
+    probe = await LoadedObject.load("lsm_probe");
+  } catch (e) {
+    if (e instanceof BpfError && e.errno === EPERM) {
+      throw new BpfError("Cannot load BPF object lsm_file_protect", EPERM, e.log, { cause: e });
+    }
+    return;
+  }
+  probe.close();
+}
+
+const EPERM = 1;
+
 /** `enum x00_object_kind` of bpf/lsm_file_protect.h. */
 const OBJ_PROG = 1;
 const OBJ_MAP = 2;
@@ -119,6 +141,8 @@ export class AccessMonitor {
   static async start(options: AccessMonitorOptions): Promise<AccessMonitor> {
     let lsm: LoadedObject | undefined;
     try {
+      // Only where the fallback may follow: enforce mode keeps a single load on kernels with BPF-LSM.
+      if (options.allowFallback && !options.enforce) await probeLsm();
       lsm = await LoadedObject.load("lsm_file_protect", { rodata: lsmRodata(options) });
       // The allow-list is in place before the first program runs.
       const one = new Uint8Array([1]);
