@@ -242,9 +242,9 @@ export async function runProbes(): Promise<DoctorReport> {
     {
       object: "access_monitor",
       id: "access_tracepoints",
-      title: "syscall tracepoints (access fallback)",
+      title: "syscall-exit program (access fallback)",
       impact: "no access events where BPF-LSM is unavailable",
-      fix: "CONFIG_FTRACE_SYSCALLS=y and tracefs mounted",
+      fix: "a kernel with BTF and tp_btf programs (5.5 or later, CONFIG_DEBUG_INFO_BTF=y)",
       requiredFor: "optional",
     },
     {
