@@ -94,24 +94,13 @@ function checkSecret(
   const fields = c.mapping(node, path, KEYS.secret);
   if (fields === undefined) return undefined;
 
-  const name = stringField(c, fields, "name", {
-    required: true,
-    pattern: SECRET_NAME_PATTERN,
-    expected: "a secret name (letters, digits, '_', '.' and '-', starting with a letter or digit)",
-  });
-  if (name !== undefined) {
-    const first = seen.names.get(name);
-    const nameEntry = fields.entries.get("name")!;
-    if (first) {
-      c.issue(
-        nameEntry.value,
-        nameEntry.path,
-        `must be unique: ${JSON.stringify(name)} is already used by '${first.path}'`,
-      );
-    } else {
-      seen.names.set(name, { path });
-    }
-  }
+  const name = claimName(
+    c,
+    fields,
+    seen,
+    "a secret name (letters, digits, '_', '.' and '-', starting with a letter or digit)",
+    "must be unique",
+  );
 
   const sourceEntry = fields.entries.get("source");
   if (sourceEntry === undefined) c.missing(fields, "source");
@@ -340,4 +329,35 @@ export function checkDelivery(
   }
   vars.set(name, { path: varEntry.path, node: varEntry.value });
   return { kind, var: name };
+}
+
+/**
+ * Reads the `name` of a secret or template entry and claims it in `seen` (secrets and templates share the names);
+ * a name already claimed is reported with `unique` and where it was first used.
+ */
+export function claimName(
+  c: Checker,
+  fields: Fields,
+  seen: Seen,
+  expected: string,
+  unique: string,
+): string | undefined {
+  const name = stringField(c, fields, "name", {
+    required: true,
+    pattern: SECRET_NAME_PATTERN,
+    expected,
+  });
+  if (name === undefined) return undefined;
+  const first = seen.names.get(name);
+  const nameEntry = fields.entries.get("name")!;
+  if (first) {
+    c.issue(
+      nameEntry.value,
+      nameEntry.path,
+      `${unique}: ${JSON.stringify(name)} is already used by '${first.path}'`,
+    );
+  } else {
+    seen.names.set(name, { path: fields.path });
+  }
+  return name;
 }

@@ -7,10 +7,10 @@
 
 import { isSeq, type Scalar } from "yaml";
 import { parseTemplate } from "./template.ts";
-import { KEYS, SECRET_NAME_PATTERN } from "./_spec.ts";
+import { KEYS } from "./_spec.ts";
 import type { SecretSpec, TemplateSpec } from "./types.ts";
 import { Checker, type Entry, stringField, suggest } from "./_checker.ts";
-import { checkDelivery, type Seen } from "./_check_secrets.ts";
+import { checkDelivery, claimName, type Seen } from "./_check_secrets.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Templates
@@ -34,26 +34,13 @@ export function checkTemplates(
     const path = `${entry.path}[${index}]`;
     const fields = c.mapping(c.resolve(item, path), path, KEYS.template);
     if (fields === undefined) return;
-    const name = stringField(c, fields, "name", {
-      required: true,
-      pattern: SECRET_NAME_PATTERN,
-      expected: "a name of letters, digits, '_', '.' and '-', starting with a letter or digit",
-    });
-    if (name !== undefined) {
-      const first = seen.names.get(name);
-      const nameEntry = fields.entries.get("name")!;
-      if (first) {
-        c.issue(
-          nameEntry.value,
-          nameEntry.path,
-          `must be unique among secrets and templates: ${
-            JSON.stringify(name)
-          } is already used by '${first.path}'`,
-        );
-      } else {
-        seen.names.set(name, { path });
-      }
-    }
+    const name = claimName(
+      c,
+      fields,
+      seen,
+      "a name of letters, digits, '_', '.' and '-', starting with a letter or digit",
+      "must be unique among secrets and templates",
+    );
     const text = stringField(c, fields, "template", { required: true });
     const deliveryEntry = fields.entries.get("delivery");
     if (deliveryEntry === undefined) c.missing(fields, "delivery");
