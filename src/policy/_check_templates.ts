@@ -5,48 +5,38 @@
  * @module
  */
 
-import { isSeq, type Scalar } from "yaml";
+import type { Scalar } from "yaml";
 import { parseTemplate } from "./template.ts";
-import { KEYS } from "./_spec.ts";
 import type { SecretSpec, TemplateSpec } from "./types.ts";
-import { Checker, type Entry, stringField, suggest } from "./_checker.ts";
-import { checkDelivery, claimName, type Seen } from "./_check_secrets.ts";
+import type { Checker } from "./_checker.ts";
+import { suggest } from "./suggest.ts";
+import { ReadMap, ReadSeq } from "./_read.ts";
+import { claimDelivery, claimName, type Seen } from "./_check_secrets.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Templates
 
-export function checkTemplates(
+export function buildTemplates(
   c: Checker,
-  entry: Entry | undefined,
+  value: unknown,
   secrets: readonly SecretSpec[],
   seen: Seen,
 ): TemplateSpec[] | undefined {
-  if (entry === undefined) return [];
-  const node = entry.value;
-  if (node === undefined) return undefined;
-  if (!isSeq(node)) {
-    c.invalid(entry, "a sequence of template entries");
-    return undefined;
-  }
+  if (value === undefined) return [];
+  if (!(value instanceof ReadSeq)) return undefined;
   const secretNames = new Set(seen.names.keys());
   const out: TemplateSpec[] = [];
-  node.items.forEach((item, index) => {
-    const path = `${entry.path}[${index}]`;
-    const fields = c.mapping(c.resolve(item, path), path, KEYS.template);
-    if (fields === undefined) return;
-    const name = claimName(
-      c,
-      fields,
-      seen,
-      "a name of letters, digits, '_', '.' and '-', starting with a letter or digit",
-      "must be unique among secrets and templates",
-    );
-    const text = stringField(c, fields, "template", { required: true });
-    const deliveryEntry = fields.entries.get("delivery");
-    if (deliveryEntry === undefined) c.missing(fields, "delivery");
-    const delivery = deliveryEntry && checkDelivery(c, deliveryEntry, seen.vars);
-    if (text === undefined) return;
-    const textEntry = fields.entries.get("template")!;
+  for (const item of value.items) {
+    if (!(item.value instanceof ReadMap)) continue;
+    const map = item.value;
+    const name = claimName(c, map, seen, "must be unique among secrets and templates");
+    const deliveryRead = map.get("delivery");
+    const delivery = deliveryRead instanceof ReadMap
+      ? claimDelivery(c, deliveryRead, seen)
+      : undefined;
+    const text = map.get("template");
+    if (typeof text !== "string") continue;
+    const textEntry = map.entry("template")!;
     const at = (offset: number, message: string) =>
       c.issueInScalar(
         textEntry.value as Scalar,
@@ -58,7 +48,7 @@ export function checkTemplates(
     if (!parsed.ok) {
       at(parsed.error.offset, `is not a valid template: ${parsed.error.message}`);
       seen.templatesIncomplete = true; // which secrets it reads is unknown
-      return;
+      continue;
     }
     const read: string[] = [];
     let ok = true;
@@ -113,10 +103,10 @@ export function checkTemplates(
       at(0, "reads no secret: a template must insert at least one value, as in {{ NAME }}");
       ok = false;
     }
-    if (!ok || name === undefined || delivery === undefined) return;
+    if (!ok || name === undefined || delivery === undefined || !map.ok) continue;
     out.push({ name, parts: parsed.parts, secrets: read, delivery });
-  });
-  return out.length === node.items.length ? out : undefined;
+  }
+  return out.length === value.items.length ? out : undefined;
 }
 
 /** Every secret delivered somewhere; no variable both named and inside an `all_keys` prefix. */

@@ -1,6 +1,6 @@
 /**
  * The policy checker's machinery: YAML nodes with their positions, the `Cannot load policy as 'PATH' ...`
- * messages (with "did you mean"), mappings with known keys, and the typed field readers every section uses.
+ * messages (with "did you mean"), mappings with known keys.
  *
  * @module
  */
@@ -17,15 +17,9 @@ import {
   type YAMLMap,
 } from "yaml";
 import { type PolicyIssue } from "./errors.ts";
-import {
-  ABSOLUTE_PATH_PATTERN,
-  ACCOUNT_NAME_PATTERN,
-  ENV_NAME_PATTERN,
-  MAX_DURATION_MS,
-  MAX_ID,
-  parseDuration,
-  VAULT_PATH_PATTERN,
-} from "./_spec.ts";
+import { suggest } from "./suggest.ts";
+export { suggest };
+import { ACCOUNT_NAME_PATTERN, MAX_ID } from "./format/values.ts";
 import type { AccountId } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -40,7 +34,8 @@ export interface Fields {
 
 /** One key of a checked mapping. */
 export interface Entry {
-  key: Scalar;
+  /** The key node (for a sequence item: the item). */
+  key: unknown;
   /** The value node with aliases resolved; `null` when the pair has no value node. */
   value: unknown;
   path: string;
@@ -232,179 +227,6 @@ export function describe(node: unknown): string {
     return `a value tagged ${node.tag ?? typeof value}`;
   }
   return "an unsupported node";
-}
-
-/** "did you mean 'x'?" for a near miss, else the list of known keys. */
-export function suggest(name: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 4))) {
-    return `did you mean '${best}'?`;
-  }
-  const longer = known.filter((candidate) => candidate.startsWith(`${name.toLowerCase()}_`));
-  if (longer.length > 0 && longer.length <= 3) {
-    return `did you mean ${longer.map((candidate) => `'${candidate}'`).join(" or ")}?`;
-  }
-  return `expected one of ${known.join(", ")}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Typed field readers. Each returns `undefined` when the key is absent (callers apply defaults) or invalid
-// (reported); `required: true` also reports absence.
-
-interface FieldOptions {
-  required?: boolean;
-  why?: string;
-}
-
-export function stringField(
-  c: Checker,
-  fields: Fields,
-  name: string,
-  options: FieldOptions & {
-    pattern?: string;
-    expected?: string;
-    /** Whether an invalid value may be a credential pasted in place of a path: it is not repeated. */
-    credential?: (value: string) => boolean;
-  } = {},
-): string | undefined {
-  const entry = fields.entries.get(name);
-  if (entry === undefined) {
-    if (options.required) c.missing(fields, name, options.why);
-    return undefined;
-  }
-  const expected = options.expected ?? "a non-empty string";
-  const value = c.scalar(entry, "string", expected);
-  if (value === undefined) return undefined;
-  if (value === "" || (options.pattern && !new RegExp(options.pattern, "u").test(value))) {
-    c.invalid(entry, expected, options.credential?.(value) ?? false);
-    return undefined;
-  }
-  return value;
-}
-
-/** Any value of a credential field may be the credential itself. */
-const ALWAYS = () => true;
-
-export function enumField<T extends string>(
-  c: Checker,
-  fields: Fields,
-  name: string,
-  values: readonly T[],
-  options: FieldOptions = {},
-): T | undefined {
-  const expected = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
-  const value = stringField(c, fields, name, { ...options, expected });
-  if (value === undefined) return undefined;
-  if ((values as readonly string[]).includes(value)) return value as T;
-  c.invalid(fields.entries.get(name)!, expected);
-  return undefined;
-}
-
-export function booleanField(c: Checker, fields: Fields, name: string): boolean | undefined {
-  const entry = fields.entries.get(name);
-  return entry === undefined ? undefined : c.scalar(entry, "boolean", "a boolean (true or false)");
-}
-
-export function integerField(
-  c: Checker,
-  fields: Fields,
-  name: string,
-  min: number,
-  expected: string,
-): number | undefined {
-  const entry = fields.entries.get(name);
-  if (entry === undefined) return undefined;
-  const value = c.scalar(entry, "number", expected);
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < min) {
-    c.invalid(entry, expected);
-    return undefined;
-  }
-  return value;
-}
-
-export function durationField(
-  c: Checker,
-  fields: Fields,
-  name: string,
-  minMs: number,
-): number | undefined {
-  const expected = "a duration such as 500ms, 10s, 5m, 1h or 1m30s";
-  const entry = fields.entries.get(name);
-  if (entry === undefined) return undefined;
-  const text = c.scalar(entry, "string", expected);
-  if (text === undefined) return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    c.invalid(entry, expected);
-  } else if (ms < minMs) {
-    c.invalid(entry, `at least ${formatMs(minMs)}`);
-  } else if (ms > MAX_DURATION_MS) {
-    c.invalid(entry, "at most 24h");
-  } else {
-    return ms;
-  }
-  return undefined;
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-export const ENV_NAME = {
-  pattern: ENV_NAME_PATTERN,
-  expected: "a valid environment variable name",
-};
-export const ABSOLUTE_PATH = { pattern: ABSOLUTE_PATH_PATTERN, expected: "an absolute path" };
-/** A path to a file holding a credential: a wrong value may be the credential pasted in its place. */
-export const CREDENTIAL_PATH = { ...ABSOLUTE_PATH, credential: ALWAYS };
-export const VAULT_PATH = {
-  pattern: VAULT_PATH_PATTERN,
-  expected:
-    "a Vault path such as 'app/config' (no leading or trailing '/', no empty, '.' or '..' segments)",
-};
-
-/** A sequence of items read by `item` (undefined when absent or when an item is invalid, reported). */
-export function sequenceField<T>(
-  c: Checker,
-  fields: Fields,
-  name: string,
-  expected: string,
-  item: (node: unknown, path: string) => T | undefined,
-): T[] | undefined | null {
-  const entry = fields.entries.get(name);
-  if (entry === undefined) return null;
-  const node = entry.value;
-  if (node === undefined) return undefined;
-  if (!isSeq(node)) {
-    c.invalid(entry, expected);
-    return undefined;
-  }
-  const out: T[] = [];
-  node.items.forEach((raw, index) => {
-    const path = `${entry.path}[${index}]`;
-    const value = item(c.resolve(raw, path), path);
-    if (value !== undefined) out.push(value);
-  });
-  return out.length === node.items.length ? out : undefined;
 }
 
 /** A uid or gid: a number, or (with `names`) a user or group name. */

@@ -8,19 +8,20 @@
 
 import { LineCounter, parseDocument, type YAMLError } from "yaml";
 import { PolicyError, PolicyFileError } from "./errors.ts";
-import { KEYS } from "./_spec.ts";
-import type { Policy, ProtectionPolicy } from "./types.ts";
-import { Checker, offsetOf } from "./_checker.ts";
+import { POLICY } from "./format/mod.ts";
+import type { Policy } from "./types.ts";
+import { Checker } from "./_checker.ts";
+import { read, ReadMap } from "./_read.ts";
 import {
-  checkAudit,
-  checkClients,
-  checkProtection,
-  checkRotation,
-  checkWorkload,
+  buildAudit,
+  buildClients,
+  buildProtection,
+  buildRotation,
+  buildVault,
+  buildWorkload,
 } from "./_check_sections.ts";
-import { checkVault } from "./_check_vault.ts";
-import { checkSecrets, newSeen } from "./_check_secrets.ts";
-import { checkDeliveredOnce, checkTemplates } from "./_check_templates.ts";
+import { buildSecrets, newSeen } from "./_check_secrets.ts";
+import { buildTemplates, checkDeliveredOnce } from "./_check_templates.ts";
 
 /** Policy files larger than this are refused before parsing (1 MiB). */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -142,39 +143,29 @@ function osReason(error: unknown): string {
 }
 
 function checkRoot(c: Checker, node: unknown, file: string): Policy | undefined {
-  const root = c.mapping(c.resolve(node, ""), "", KEYS.root);
-  if (root === undefined) return undefined;
-
-  let protection: ProtectionPolicy | undefined;
-  const policyEntry = root.entries.get("policy");
-  if (policyEntry === undefined) {
-    c.issueAt(offsetOf(root.node), "policy", "Cannot load policy as 'policy' is required");
-  } else {
-    protection = checkProtection(c, policyEntry);
-  }
-
-  const vaultEntry = root.entries.get("vault");
-  const vault = vaultEntry === undefined ? undefined : checkVault(c, vaultEntry, protection?.mode);
+  const value = c.resolve(node, "");
+  const root = read(c, POLICY, { key: value, value, path: "" });
+  if (!(root instanceof ReadMap)) return undefined;
   const seen = newSeen();
-  const secrets = checkSecrets(c, root.entries.get("secrets"), vaultEntry !== undefined, seen);
-  const templates = checkTemplates(c, root.entries.get("templates"), secrets ?? [], seen);
+  const secrets = buildSecrets(c, root.get("secrets"), seen);
+  const templates = buildTemplates(c, root.get("templates"), secrets ?? [], seen);
   checkDeliveredOnce(c, seen);
-  const audit = checkAudit(c, root.entries.get("audit"));
-  const rotation = checkRotation(c, root.entries.get("rotation"));
-  const workload = checkWorkload(c, root.entries.get("workload"));
-  const clientsEntry = root.entries.get("clients");
-  const clients = clientsEntry === undefined
+  const clientsRead = root.get("clients");
+  const clients = clientsRead === undefined
     ? undefined
-    : checkClients(c, clientsEntry, new Set((secrets ?? []).map((s) => s.name)));
-
+    : buildClients(c, clientsRead, new Set((secrets ?? []).map((s) => s.name)));
+  const protection = buildProtection(root.get("policy"));
+  const vault = root.get("vault") === undefined ? undefined : buildVault(root.get("vault"));
+  const audit = buildAudit(root.get("audit"));
+  const rotation = buildRotation(root.get("rotation"));
+  const workload = buildWorkload(root.get("workload"));
   if (
-    c.issues.length > 0 || !protection || !secrets || !templates || !audit || !rotation ||
-    !workload
+    c.issues.length > 0 || !root.ok || !protection || !secrets || !templates || !audit ||
+    !rotation || !workload || (clientsRead !== undefined && !clients) ||
+    (root.get("vault") !== undefined && !vault)
   ) {
     return undefined;
   }
-  if (clientsEntry !== undefined && !clients) return undefined;
-  if (vaultEntry !== undefined && !vault) return undefined;
   return {
     file,
     policy: protection,

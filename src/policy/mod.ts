@@ -22,3 +22,4 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export { loadPolicy, MAX_POLICY_BYTES, parsePolicy } from "./load.ts";
 export { type JsonSchema, policySchema } from "./schema.ts";
+export { VAULT_DEFAULTS } from "./_check_sections.ts";

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { parse } from "yaml";
+import { isMap, isScalar, isSeq, parse, parseDocument } from "yaml";
 import { type JsonSchema, policySchema } from "./schema.ts";
-import { KEYS } from "./_spec.ts";
+import { type ObjectShape, POLICY, type Shape } from "./format/mod.ts";
+import { parsePolicy, PolicyError } from "./mod.ts";
 import { INVALID_CASES, VALID_CASES } from "./testdata/policy_cases.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
@@ -15,51 +16,104 @@ function accepts(value: unknown): boolean {
   return validate(value) === true;
 }
 
-function def(name: string): JsonSchema {
-  const defs = policySchema.$defs as Record<string, JsonSchema>;
-  const schema = defs[name];
-  assert.ok(schema, `no $defs.${name}`);
-  return schema;
-}
-
 function keysOf(schema: JsonSchema): string[] {
   return Object.keys(schema.properties as Record<string, unknown>).sort();
 }
 
-Deno.test("policySchema lists exactly the keys the loader accepts", () => {
-  const expected: [string, JsonSchema, readonly string[]][] = [
-    ["root", policySchema, KEYS.root],
-    ["policy", def("policy"), KEYS.policy],
-    ["foreign_bpf_allow", def("foreign_bpf_allow"), KEYS.foreign_bpf_allow],
-    ["workload", def("workload"), KEYS.workload],
-    ["client", def("client"), KEYS.client],
-    ["secret", def("secret"), KEYS.secret],
-    ["file_source", def("file_source"), KEYS.source.file],
-    ["env_source", def("env_source"), KEYS.source.env],
-    ["vault_source", def("vault_source"), KEYS.source.vault],
-    ["delivery", def("delivery"), KEYS.delivery],
-    ["all_keys", def("all_keys"), KEYS.all_keys],
-    ["template", def("template"), KEYS.template],
-    ["audit", def("audit"), KEYS.audit],
-    ["rotation", def("rotation"), KEYS.rotation],
-    ["vault", def("vault"), KEYS.vault],
-    ["token_auth", def("token_auth"), KEYS.auth.token],
-    ["approle_auth", def("approle_auth"), KEYS.auth.approle],
-    ["kubernetes_auth", def("kubernetes_auth"), KEYS.auth.kubernetes],
-    ["jwt_auth", def("jwt_auth"), KEYS.auth.jwt],
-    ["cert_auth", def("cert_auth"), KEYS.auth.cert],
-  ];
-  for (const [name, schema, keys] of expected) {
-    assert.deepEqual(keysOf(schema), [...keys].sort(), `keys of ${name}`);
+Deno.test("policySchema closes every mapping and lists the keys the format gives it", () => {
+  const defs = policySchema.$defs as Record<string, JsonSchema>;
+  const closed = (name: string, shape: ObjectShape, discriminators: string[]) => {
+    const schema = defs[name];
+    assert.ok(schema, `no $defs.${name}`);
     assert.equal(schema.additionalProperties, false, `${name} must be closed`);
+    assert.deepEqual(
+      keysOf(schema),
+      [...discriminators, ...Object.keys(shape.fields)].sort(),
+      name,
+    );
+  };
+  const visit = (shape: Shape, discriminators: string[] = []): void => {
+    if (shape.kind === "sequence") return visit(shape.items);
+    if (shape.kind === "map") return visit(shape.values);
+    if (shape.kind === "union") {
+      for (const variant of Object.values(shape.variants)) {
+        visit(variant, [...discriminators, shape.discriminator]);
+      }
+      return;
+    }
+    if (shape.kind !== "object") return;
+    if (shape.name !== undefined) closed(shape.name, shape, discriminators);
+    for (const field of Object.values(shape.fields)) visit(field.shape);
+  };
+  visit(POLICY);
+  assert.deepEqual(keysOf(policySchema), Object.keys(POLICY.fields).sort());
+  assert.ok(
+    Object.keys(defs).length >= 20,
+    "every section, source, engine and auth method has a definition",
+  );
+});
+
+Deno.test("policySchema and the loader agree on thousands of mutated policies", async () => {
+  // Every valid case, with each value replaced by values of other types and each key removed: a policy the
+  // schema rejects is one the loader rejects, and one the loader accepts is one the schema accepts.
+  const replacements = [
+    "[1]",
+    "{a: 1}",
+    "zz",
+    "-1",
+    "true",
+    "''",
+    "/abs",
+    "http://h",
+    "pki",
+    "signal",
+  ];
+  let compared = 0;
+  const examples = await Promise.all(
+    EXAMPLE_FILES.map(async (file) => ({ yaml: await Deno.readTextFile(new URL(file, EXAMPLES)) })),
+  );
+  for (const c of [...VALID_CASES, ...examples]) {
+    const paths: (string | number)[][] = [];
+    const walk = (node: unknown, at: (string | number)[]) => {
+      if (isMap(node)) {
+        for (const pair of node.items) {
+          const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+          paths.push([...at, key]);
+          walk(pair.value, [...at, key]);
+        }
+      } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...at, i]));
+    };
+    walk(parseDocument(c.yaml).contents, []);
+    for (const path of paths) {
+      for (const replacement of [undefined, ...replacements]) {
+        const doc = parseDocument(c.yaml);
+        if (replacement === undefined) doc.deleteIn(path);
+        else doc.setIn(path, parseDocument(replacement).contents);
+        let text: string;
+        try {
+          text = String(doc);
+        } catch {
+          continue; // an alias whose anchor was removed
+        }
+        let loaderAccepts = true;
+        try {
+          parsePolicy(text, "x.yaml");
+        } catch (error) {
+          if (!(error instanceof PolicyError)) throw error;
+          loaderAccepts = false;
+        }
+        const schemaAccepts = accepts(parse(text));
+        if (loaderAccepts) {
+          assert.ok(schemaAccepts, `the schema rejects what the loader accepts:\n${text}`);
+        }
+        if (!schemaAccepts) {
+          assert.ok(!loaderAccepts, `the loader accepts what the schema rejects:\n${text}`);
+        }
+        compared++;
+      }
+    }
   }
-  // The two dispatchers only name the discriminator; every closed definition is checked above.
-  assert.deepEqual(keysOf(def("source")), ["type"]);
-  assert.deepEqual(keysOf(def("auth")), ["method"]);
-  const checked = new Set([...expected.map(([name]) => name), "source", "auth"]);
-  for (const name of Object.keys(policySchema.$defs as object)) {
-    assert.ok(checked.has(name), `$defs.${name} is not compared with the loader's keys`);
-  }
+  assert.ok(compared > 3000, `only ${compared} policies compared`);
 });
 
 Deno.test("policySchema describes every key", () => {

@@ -1,6 +1,6 @@
 /**
  * Facts of Vault and its CLI stated once: the defaults the client uses when a caller gives no value, and names of
- * Vault's API; X00's policy format takes the ones it keeps from here (`src/policy/_spec.ts`).
+ * Vault's API; X00's policy format takes the ones it keeps from here (`src/policy/format/`).
  *
  * @module
  */

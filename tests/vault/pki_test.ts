@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { PKI_KEYS } from "../../src/policy/_spec.ts";
+import { PKI_KEYS } from "../../src/policy/format/mod.ts";
 import type { Delivery, SecretSpec } from "../../src/policy/types.ts";
 import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault/mod.ts";
 import {

@@ -7,7 +7,7 @@
  */
 
 import { ExitCode, X00Error } from "../../errors.ts";
-import { DEFAULTS as POLICY_DEFAULTS, parseDuration } from "../../policy/_spec.ts";
+import { VAULT_DEFAULTS } from "../../policy/mod.ts";
 import type { Mode, VaultConfig } from "../../policy/types.ts";
 import {
   appRoleAuth,
@@ -61,8 +61,8 @@ export interface ResolvedVaultSettings {
 
 /** The policy format's defaults, for a `vault:` section that is absent (VAULT_* variables only). */
 const DEFAULTS = {
-  max_retries: POLICY_DEFAULTS.max_retries,
-  timeout_ms: parseDuration(POLICY_DEFAULTS.timeout)!,
+  max_retries: VAULT_DEFAULTS.max_retries,
+  timeout_ms: VAULT_DEFAULTS.timeout_ms,
 };
 
 /**
