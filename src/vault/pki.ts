@@ -154,9 +154,6 @@ export function certificateValues(cert: IssuedCertificate): Record<PkiResponseKe
   };
 }
 
-/** The default share of a certificate's remaining validity after which a new one is issued. */
-export const DEFAULT_RENEW_FRACTION = 2 / 3;
-
 /** The shortest wait before a renewal, so a certificate that is already (nearly) expired cannot cause a loop. */
 export const MIN_RENEWAL_DELAY_MS = 1000;
 

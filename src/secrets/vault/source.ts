@@ -283,7 +283,8 @@ export class VaultSecretSource implements SecretSource {
     this.#reissueTimer = undefined;
     this.#certExpiresAt = expirationS * 1000;
     if (this.#closed) return;
-    const fraction = this.source.pki?.renew_fraction ?? 2 / 3;
+    // An engine: pki source always has its request, with renew_fraction (the policy format's default applied).
+    const fraction = this.source.pki!.renew_fraction;
     const delay = renewalDelayMs(expirationS, fraction, Date.now());
     this.#logger(
       "debug",
