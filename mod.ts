@@ -4,8 +4,8 @@
  *
  * Start-up does as little as it can before it knows what to do: the re-execution with SIGUSR1 blocked
  * (src/hardening/inspector_signal.ts) comes before anything else is loaded, `x00 --version` and the common form of
- * `x00 run` (src/cli/run_args.ts) go without loading the command-line parser, and the parser (src/cli/main.ts)
- * loads each command's modules when it runs.
+ * `x00 run` (src/cli/run_args.ts) go without loading the command-line parser, and the parser (src/cli/main.ts,
+ * src/cli/args.ts) loads each command's modules when it runs.
  *
  * @module
  */
@@ -14,13 +14,13 @@ import { VERSION } from "./src/version.ts";
 
 /** Runs the CLI with `args`; returns the exit code. Never throws. */
 export async function main(args: string[]): Promise<number> {
-  // The one-argument `--version` needs no parser: the same line commander prints, without loading it.
+  // The one-argument `--version` needs no parser: the same line the parser prints.
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     await Deno.stdout.write(new TextEncoder().encode(`${VERSION}\n`));
     return 0;
   }
   // The common form of `x00 run` (the start of every protected workload) needs no parser either; anything else
-  // about it (help, errors) is commander's.
+  // about it (help, errors) is the parser's.
   const run = parseRunArgs(args);
   if (run) {
     const { runRunCommand } = await import("./src/cli/run_entry.ts");

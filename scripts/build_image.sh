@@ -43,7 +43,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$RFS/etc/group"
 
 DENO=$(readlink -f "$(command -v deno)") || die "deno not found (bash scripts/setup.sh)"
 install -m 0755 "$DENO" "$RFS/usr/local/bin/deno"
-cp -r mod.ts deno.json deno.lock src ffi "$RFS/opt/x00/"
+cp -r mod.ts deno.json deno.lock src ffi third_party "$RFS/opt/x00/"
 cp -r bpf/objects "$RFS/opt/x00/bpf/"
 find "$RFS/opt/x00" -name '*_test.ts' -delete
 log "caching the npm dependencies pinned in deno.lock"

@@ -1,6 +1,6 @@
 /**
  * How the CLI reports a command that failed: one `x00: ...` line on stderr and the exit code. Shared by the
- * commander CLI (src/cli/main.ts) and the `x00 run` fast path of mod.ts; imports nothing heavy.
+ * command line (src/cli/main.ts) and the `x00 run` fast path of mod.ts; imports nothing heavy.
  *
  * @module
  */

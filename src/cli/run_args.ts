@@ -1,8 +1,8 @@
 /**
- * `x00 run` arguments in their common forms, parsed without commander: loading commander (and the Node modules it
- * imports) costs ~50 ms and several MB at the start of every protected workload. Whatever this does not accept
- * goes to commander, which parses it (and reports errors) as before; tests/unit/run_args_test.ts checks that what
- * this accepts, commander parses to the same options.
+ * `x00 run` arguments in their common forms, parsed without loading the full command-line parser (src/cli/main.ts
+ * and the command table) at the start of every protected workload. Whatever this does not accept goes to the full
+ * parser, which parses it (and reports errors); tests/unit/run_args_test.ts checks that what this accepts, the
+ * full parser parses to the same options.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * `x00 run` as a command: its parsed arguments to {@linkcode runRun}. Used by the commander CLI and by the fast
+ * `x00 run` as a command: its parsed arguments to {@linkcode runRun}. Used by the command line and by the fast
  * path of mod.ts; imports nothing until it runs.
  *
  * @module

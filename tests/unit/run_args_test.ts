@@ -1,29 +1,29 @@
 /**
- * The `x00 run` fast path (src/cli/run_args.ts) against commander: whatever the fast path accepts, commander parses
- * to the same options; the common forms are accepted; everything else is left to commander.
+ * The `x00 run` fast path (src/cli/run_args.ts) against the full parser (src/cli/args.ts): whatever the fast path
+ * accepts, the parser parses to the same options; the common forms are accepted; everything else is left to the
+ * parser.
  */
 import assert from "node:assert/strict";
-import { buildCli } from "../../src/cli/main.ts";
+import { parseArgs } from "../../src/cli/main.ts";
 import { parseRunArgs, type RunArgs } from "../../src/cli/run_args.ts";
 
-/** What commander makes of `argv`: the run action's arguments, or the error code. */
-async function commander(argv: string[]): Promise<RunArgs | string> {
-  let got: RunArgs | undefined;
-  const program = buildCli(() => {}, {
-    run: (a) => {
-      got = a;
-      return Promise.resolve(0);
-    },
-  });
-  const quiet = { writeOut: () => {}, writeErr: () => {}, outputError: () => {} };
-  program.configureOutput(quiet);
-  for (const c of program.commands) c.configureOutput(quiet);
+/** What the full parser makes of `argv`: the run command's arguments, or the error message. */
+function full(argv: string[]): RunArgs | string {
   try {
-    await program.parseAsync(argv, { from: "user" });
+    const r = parseArgs(argv);
+    if (r.kind !== "command" || r.command !== "run") return r.kind;
+    const [cmd, args] = r.args as [string, string[]];
+    const o = r.options;
+    return {
+      policy: o.policy as string,
+      mode: o.mode as RunArgs["mode"],
+      verbose: (o.verbose as boolean | undefined) ?? false,
+      cmd,
+      args,
+    };
   } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
+    return e instanceof Error ? e.message : String(e);
   }
-  return got ?? "no action";
 }
 
 const ACCEPTED: string[][] = [
@@ -41,7 +41,7 @@ const ACCEPTED: string[][] = [
   ["run", "--policy=a=b", "cmd"],
 ];
 
-const LEFT_TO_COMMANDER: string[][] = [
+const LEFT_TO_PARSER: string[][] = [
   ["run"],
   ["run", "--help"],
   ["run", "-h"],
@@ -64,26 +64,23 @@ const LEFT_TO_COMMANDER: string[][] = [
   ["agent", "--policy", "p.yaml", "--socket", "s"],
 ];
 
-Deno.test("parseRunArgs() accepts the common forms, and commander parses them the same", async () => {
+Deno.test("parseRunArgs() accepts the common forms, and the full parser parses them the same", () => {
   for (const argv of ACCEPTED) {
     const fast = parseRunArgs(argv);
     assert.ok(fast, `accepted: ${JSON.stringify(argv)}`);
-    assert.deepEqual(fast, await commander(argv), JSON.stringify(argv));
+    assert.deepEqual(fast, full(argv), JSON.stringify(argv));
   }
 });
 
-Deno.test("parseRunArgs() leaves everything else to commander", async () => {
-  for (const argv of LEFT_TO_COMMANDER) {
+Deno.test("parseRunArgs() leaves everything else to the full parser", () => {
+  for (const argv of LEFT_TO_PARSER) {
     assert.equal(parseRunArgs(argv), undefined, JSON.stringify(argv));
   }
-  // (and commander still reports the errors: one example of each kind)
-  assert.equal(await commander(["run", "--policy", "p.yaml"]), "commander.missingArgument");
+  // (and the full parser reports the errors: one example of each kind)
+  assert.equal(full(["run", "--policy", "p.yaml"]), "missing required argument 'cmd'");
+  assert.equal(full(["run", "--", "/bin/true"]), "required option '--policy <file>' not specified");
   assert.equal(
-    await commander(["run", "--", "/bin/true"]),
-    "commander.missingMandatoryOptionValue",
-  );
-  assert.equal(
-    await commander(["run", "--policy", "p", "--mode", "bogus", "cmd"]),
-    "commander.invalidArgument",
+    full(["run", "--policy", "p", "--mode", "bogus", "cmd"]),
+    "option '--mode <mode>' argument 'bogus' is invalid. Allowed choices are enforce, audit.",
   );
 });
