@@ -91,3 +91,19 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
   }
   throw new Error("expected a rejection, got a value");
 }
+
+/**
+ * A policy's `vault:` section for `server` over mTLS with the test certificates, 2 retries and a 2 s timeout,
+ * authenticating with a token of `policies` written to `DIR/token`.
+ */
+export async function vaultTokenYaml(
+  server: VaultTestServer,
+  dir: string,
+  policies: string[],
+): Promise<string> {
+  const c = await certs();
+  await Deno.writeTextFile(`${dir}/token`, server.createToken({ policies }));
+  return `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
+    `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n` +
+    `  auth: { method: token, token_file_path: ${dir}/token }\n`;
+}
