@@ -107,3 +107,13 @@ export async function vaultTokenYaml(
     `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n` +
     `  auth: { method: token, token_file_path: ${dir}/token }\n`;
 }
+
+/**
+ * The pieces of a PEM text that must not appear in X00's output: every base64 line of 8 characters or more and
+ * the whole base64 body on one line (the armour lines are public).
+ */
+export function pemParts(pem: string): string[] {
+  const lines = pem.trim().split("\n");
+  const body = lines.filter((l) => !l.startsWith("-----"));
+  return [...body.filter((l) => l.length >= 8), body.join("")];
+}

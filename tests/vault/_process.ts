@@ -74,3 +74,10 @@ export function spawnDeno(args: string[], env: Record<string, string> = {}): Col
     },
   };
 }
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A running `x00 run --policy POLICY -- sh -c SCRIPT`; `lines` collects the workload's stdout. */
+export function startX00(policy: string, script: string, env: Record<string, string> = {}) {
+  return spawnDeno([`${ROOT}mod.ts`, "run", "--policy", policy, "--", "sh", "-c", script], env);
+}

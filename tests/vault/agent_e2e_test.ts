@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { startServer, vaultTokenYaml } from "./_helpers.ts";
+import { pemParts, startServer, vaultTokenYaml } from "./_helpers.ts";
 import { type Collected, spawnDeno } from "./_process.ts";
 import type { VaultTestServer } from "./server.ts";
 
@@ -71,12 +71,6 @@ function assertIssued(server: VaultTestServer, s: Served): void {
   assert.match(s.key, /^-----BEGIN EC PRIVATE KEY-----\n/);
   assert.match(s.keyFd, /^\/memfd:/, "the key is a memfd");
   assert.equal(s.sealed, "yes", "the key's memfd cannot be written");
-}
-
-/** The lines of a PEM text (its armour and every base64 line), each of which must stay out of X00's output. */
-function pemParts(pem: string): string[] {
-  const lines = pem.split("\n").filter((l) => l.length >= 8);
-  return [...lines.filter((l) => !l.startsWith("-----")), lines.slice(1, -1).join("")];
 }
 
 async function waitForSocket(path: string, agent: Collected): Promise<void> {

@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { certs, startServer, vaultTokenYaml } from "./_helpers.ts";
 import { generateJwtKey, signJwt, workloadClaims } from "./_jwt.ts";
-import { spawnDeno } from "./_process.ts";
+import { startX00 } from "./_process.ts";
 import type { VaultTestServer, VaultTestServerOptions } from "./server.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const IN_VM = Deno.env.get("X00_VM") === "1";
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 
@@ -107,11 +106,6 @@ function vaultRunTest(
       }
     },
   });
-}
-
-/** A running `x00 run`; `lines` collects the workload's stdout. */
-function startX00(policy: string, script: string, env: Record<string, string> = {}) {
-  return spawnDeno([`${ROOT}mod.ts`, "run", "--policy", policy, "--", "sh", "-c", script], env);
 }
 
 const SHOW = `echo "START kv2=$KV2 kv1=$KV1 user=$DB_USER pw=$(cat "$DB_PASSWORD_FILE")"; ` +
