@@ -6,7 +6,7 @@
  */
 
 import { generateTestCerts, type TestCerts } from "./certs.ts";
-import { VaultTestServer, type VaultTestServerOptions } from "./server.ts";
+import { type Faults, VaultTestServer, type VaultTestServerOptions } from "./server.ts";
 import {
   loadTlsMaterial,
   type LogLevel,
@@ -116,4 +116,19 @@ export function pemParts(pem: string): string[] {
   const lines = pem.trim().split("\n");
   const body = lines.filter((l) => !l.startsWith("-----"));
   return [...body.filter((l) => l.length >= 8), body.join("")];
+}
+
+/** Vault answers quoting `last` (key and certificate) and `token`: every PKI request fails with them. */
+export function quotingFaults(
+  last: { privateKey: string; certificate: string },
+  token: string,
+): Faults {
+  return {
+    errorBurst: {
+      count: 1000,
+      status: 500,
+      path: "pki/",
+      errors: [`bad key ${last.privateKey}`, `for ${last.certificate}`, `token ${token} expired`],
+    },
+  };
 }

@@ -4,14 +4,15 @@
  * and serves it over its Unix socket, and a real `x00 exec` becomes a shell that receives the certificate as an
  * env value and its private key and CA chain as sealed memfds. When the certificate is renewed the agent stops
  * the served client (`on_change: restart`), and the next `x00 exec` (what its container runtime would start)
- * receives the new one. No private key appears in the agent's stderr, the clients' stderr or the audit log.
+ * receives the new one; a renewal that fails (Vault's error quoting the key) leaves the client running. No private
+ * key or token appears in the agent's stderr, the clients' stderr or the audit log.
  *
  * This host's kernel refuses BPF-LSM, so the agent here identifies clients by SO_PEERCRED and protects nothing
  * (tests/vault/_agent_host.ts); the kernel side of the same exchange is tests/vm/sidecar_test.ts.
  */
 import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { pemParts, startServer, vaultTokenYaml } from "./_helpers.ts";
+import { pemParts, quotingFaults, startServer, vaultTokenYaml, waitFor } from "./_helpers.ts";
 import { type Collected, spawnDeno } from "./_process.ts";
 import type { VaultTestServer } from "./server.ts";
 
@@ -72,6 +73,8 @@ function assertIssued(server: VaultTestServer, s: Served): void {
   assert.match(s.keyFd, /^\/memfd:/, "the key is a memfd");
   assert.equal(s.sealed, "yes", "the key's memfd cannot be written");
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitForSocket(path: string, agent: Collected): Promise<void> {
   const end = Date.now() + 30_000;
@@ -157,6 +160,19 @@ Deno.test({
       const serials = server.pki().serials;
       assert.ok(serials.indexOf(two.serial) > serials.indexOf(one.serial), "a later certificate");
       assert.notEqual(two.key, one.key, "a new private key");
+      // The next renewal fails, Vault's error quoting the key, the certificate and a token: logged, the
+      // served client keeps running with its certificate.
+      server.faults = quotingFaults(server.pki().issued.at(-1)!, server.rootToken);
+      await waitFor(
+        () => /x00: vault: keeping the current values: .*HTTP 500/.test(agent.stderr),
+        15_000,
+        "a failed renewal in the agent",
+      );
+      assert.ok(
+        await Promise.race([second.status().then(() => false), sleep(500).then(() => true)]),
+        "a failed renewal does not stop the client",
+      );
+      server.faults = {};
       await second.finish();
       assert.equal(await agent.finish(), 0, agent.stderr);
 

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import type { Delivery, SecretSpec, VaultSource } from "../../src/policy/types.ts";
-import type { Faults } from "./server.ts";
 import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault/mod.ts";
 import {
   appRoleAuth,
@@ -26,6 +25,7 @@ import {
   LogSink,
   mtlsClient,
   pemParts,
+  quotingFaults,
   startServer,
   vaultTokenYaml,
   waitFor,
@@ -265,21 +265,6 @@ function pkiSpec(ttlS: number, keys: string[]): SecretSpec {
     path: "issue/web",
     pki: { role: "web", common_name: "app.example.com", ttl_s: ttlS, renew_fraction: 0.5 },
   }, keys);
-}
-
-/** Vault answers quoting `last` (key and certificate) and `token`: every PKI request fails with them. */
-function quotingFaults(
-  last: { privateKey: string; certificate: string },
-  token: string,
-): Faults {
-  return {
-    errorBurst: {
-      count: 1000,
-      status: 500,
-      path: "pki/",
-      errors: [`bad key ${last.privateKey}`, `for ${last.certificate}`, `token ${token} expired`],
-    },
-  };
 }
 
 Deno.test({
