@@ -34,7 +34,7 @@ import type { AuditEvent } from "../events/types.ts";
 import { takeFromEnvironment } from "../hardening/own_environment.ts";
 import { loadPolicy } from "../policy/mod.ts";
 import type { Mode, Policy } from "../policy/types.ts";
-import { AccessMonitor } from "../protect/access_monitor.ts";
+import type { AccessMonitor } from "../protect/access_monitor.ts";
 import { cgroupPathOf } from "../protect/kernel_fs.ts";
 import {
   createSources,
@@ -52,11 +52,25 @@ import {
 } from "../secrets/vault/mod.ts";
 import { openAuditSink, vaultLogger, WITHHELD_VARS } from "./run.ts";
 import { logLevelFrom } from "./log_level.ts";
-import { monitorOptions, Protection } from "./_protection.ts";
+import { monitorOptions, Protection, type ProtectionStartOptions } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
 
 /** How long a connected client has to send its request. */
 const REQUEST_TIMEOUT_MS = 5000;
+
+/** What the agent asks of the kernel side ({@linkcode AccessMonitor} in the CLI). */
+export type AgentKernel = Pick<
+  AccessMonitor,
+  "registerAgentSocket" | "clientIdentity" | "protectSecretFd" | "linkFds" | "unprotect"
+>;
+
+/** The started kernel side: {@linkcode Protection} in the CLI. */
+export interface AgentProtection {
+  readonly monitor: AgentKernel;
+  /** The protection family of what the agent protects (its tgid). */
+  readonly family: number;
+  close(): Promise<void>;
+}
 
 /** Options of {@linkcode runAgent}. */
 export interface AgentOptions {
@@ -68,6 +82,12 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Stops the agent (SIGTERM/SIGINT in the CLI). */
   signal: AbortSignal;
+  /**
+   * Starts the kernel side; {@linkcode Protection.start} (BPF-LSM) unless given. Only code can replace it (the
+   * host tests, whose kernel refuses BPF-LSM, identify clients by SO_PEERCRED): `x00 agent` has no option or
+   * variable for it and always fails closed without BPF-LSM.
+   */
+  protect?: (o: ProtectionStartOptions) => Promise<AgentProtection>;
 }
 
 /** Removes a stale socket file at `path` (only a socket: anything else is a usage error). */
@@ -115,14 +135,14 @@ export async function runAgent(options: AgentOptions): Promise<number> {
     audit.sink.write(e);
     audit.sink.flush();
   };
-  let protection: Protection | undefined;
+  let protection: AgentProtection | undefined;
   let vault: VaultSources | undefined;
   let listenFd = -1;
   let fetched: Map<string, FetchedSecret> | undefined;
   const served = new ServedProcesses();
   try {
     // 1. BPF-LSM, in both modes: the kernel is what tells the agent who connected.
-    protection = await Protection.start({
+    protection = await (options.protect ?? Protection.start)({
       monitor: accessOptions,
       mode,
       who: "x00 agent",
@@ -259,7 +279,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
         close(fd);
       }
     };
-    const refuse = (mon: AccessMonitor, id: ClientIdentity, reason: string) => {
+    const refuse = (mon: AgentKernel, id: ClientIdentity, reason: string) => {
       if (id.family === id.tgid) mon.unprotect(id.tgid); // the agent's doing: undone for a refused client
       emit({
         type: "client",

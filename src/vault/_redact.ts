@@ -7,16 +7,21 @@
 
 import { createHash } from "node:crypto";
 
-/** Vault token shapes: `hvs.`/`hvb.`/`hvr.` (1.10+), legacy `s.`/`b.`/`r.` service tokens, UUIDs (old tokens). */
+/** Credential shapes: Vault tokens (`hvs.`/`hvb.`/`hvr.`, legacy `s.`/`b.`/`r.`, UUIDs), JWTs, PEM blocks. */
 const TOKEN_PATTERNS: RegExp[] = [
   /\bhv[sbr]\.[A-Za-z0-9_-]{8,}/g,
   /\b[sbr]\.[A-Za-z0-9]{20,}/g,
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
   /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs
+  // PEM blocks (private keys, certificates), to their END line or, cut short, to the end of the text.
+  /-----BEGIN ([A-Z0-9 ]{1,40})-----[\s\S]*?(?:-----END \1-----|$)/g,
 ];
 
 /** How many value hashes a redactor remembers (the oldest are forgotten first). */
 const MAX_VALUE_HASHES = 4096;
+
+/** The shortest word of a multi-word secret value that is registered on its own. */
+const MIN_PART_LENGTH = 16;
 
 /** A word of foreign text: split on whitespace, quotes, brackets and commas. */
 const WORD = /[^\s"'`,;()[\]{}<>]+/g;
@@ -43,10 +48,20 @@ export class Redactor {
 
   /**
    * Registers a secret value by its SHA-256 only (the value itself is not kept): a word of a later cleaned text
-   * that equals it is replaced. Values containing spaces or quotes are not found this way.
+   * that equals it is replaced. A value of several words (a PEM text's base64 lines, say) also registers each of
+   * its words of {@linkcode MIN_PART_LENGTH} characters or more, so a text quoting part of it loses those words;
+   * shorter words of such a value are not found this way.
    */
   addValue(value: string): void {
     if (value.length < 6) return;
+    this.#addHash(value);
+    const words = value.match(WORD) ?? [];
+    if (words.length > 1) {
+      for (const w of words) if (w.length >= MIN_PART_LENGTH) this.#addHash(w);
+    }
+  }
+
+  #addHash(value: string): void {
     if (this.#valueHashes.size >= MAX_VALUE_HASHES) {
       const oldest = this.#valueHashes.values().next().value;
       if (oldest !== undefined) this.#valueHashes.delete(oldest);

@@ -6,7 +6,7 @@
  */
 
 import { generateTestCerts, type TestCerts } from "./certs.ts";
-import { VaultTestServer, type VaultTestServerOptions } from "./server.ts";
+import { type Faults, VaultTestServer, type VaultTestServerOptions } from "./server.ts";
 import {
   loadTlsMaterial,
   type LogLevel,
@@ -90,4 +90,45 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
     throw new Error(`rejected with a non-Error: ${String(err)}`);
   }
   throw new Error("expected a rejection, got a value");
+}
+
+/**
+ * A policy's `vault:` section for `server` over mTLS with the test certificates, 2 retries and a 2 s timeout,
+ * authenticating with a token of `policies` written to `DIR/token`.
+ */
+export async function vaultTokenYaml(
+  server: VaultTestServer,
+  dir: string,
+  policies: string[],
+): Promise<string> {
+  const c = await certs();
+  await Deno.writeTextFile(`${dir}/token`, server.createToken({ policies }));
+  return `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
+    `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n` +
+    `  auth: { method: token, token_file_path: ${dir}/token }\n`;
+}
+
+/**
+ * The pieces of a PEM text that must not appear in X00's output: every base64 line of 8 characters or more and
+ * the whole base64 body on one line (the armour lines are public).
+ */
+export function pemParts(pem: string): string[] {
+  const lines = pem.trim().split("\n");
+  const body = lines.filter((l) => !l.startsWith("-----"));
+  return [...body.filter((l) => l.length >= 8), body.join("")];
+}
+
+/** Vault answers quoting `last` (key and certificate) and `token`: every PKI request fails with them. */
+export function quotingFaults(
+  last: { privateKey: string; certificate: string },
+  token: string,
+): Faults {
+  return {
+    errorBurst: {
+      count: 1000,
+      status: 500,
+      path: "pki/",
+      errors: [`bad key ${last.privateKey}`, `for ${last.certificate}`, `token ${token} expired`],
+    },
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * Runs the Vault client and source through successes and every fault, collects every error (message, cause chain
  * and stack as `Deno.inspect` prints them), every event and every log line, then scans them for tokens,
- * secret_ids, JWTs and secret values.
+ * secret_ids, JWTs and secret values. For Vault PKI, the same in-process and through `x00 run` as a process: no
+ * private key, certificate or token in x00's stdout, stderr or audit log, when an issue is refused, when Vault's
+ * error text quotes them, or when a renewal fails.
  */
 import assert from "node:assert/strict";
 import type { Delivery, SecretSpec, VaultSource } from "../../src/policy/types.ts";
@@ -9,6 +11,7 @@ import { type RotationEvent, VaultSecretSource } from "../../src/secrets/vault/m
 import {
   appRoleAuth,
   certAuth,
+  issueCertificate,
   jwtAuth,
   kubernetesAuth,
   LeaseKeeper,
@@ -17,8 +20,18 @@ import {
   tokenAuth,
   type VaultClient,
 } from "../../src/vault/mod.ts";
-import { certs, LogSink, mtlsClient, startServer, waitFor } from "./_helpers.ts";
+import {
+  certs,
+  LogSink,
+  mtlsClient,
+  pemParts,
+  quotingFaults,
+  startServer,
+  vaultTokenYaml,
+  waitFor,
+} from "./_helpers.ts";
 import { generateJwtKey, signJwt, workloadClaims } from "./_jwt.ts";
+import { startX00 } from "./_process.ts";
 
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 
@@ -242,4 +255,168 @@ Deno.test("no token, secret_id, JWT or secret value appears in any error, event 
     if (s.length < 6) continue;
     assert.ok(!haystack.includes(s), `a credential or secret value leaked: ${s.slice(0, 3)}…`);
   }
+});
+
+/** A pki entry `tls` (role `web`) delivering `keys` as env variables named after them. */
+function pkiSpec(ttlS: number, keys: string[]): SecretSpec {
+  return spec("tls", {
+    engine: "pki",
+    mount: "pki",
+    path: "issue/web",
+    pki: { role: "web", common_name: "app.example.com", ttl_s: ttlS, renew_fraction: 0.5 },
+  }, keys);
+}
+
+Deno.test({
+  name:
+    "no PKI private key, certificate or Vault token appears in x00's output, errors, events or logs (issue refused, renewal failed)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startServer();
+    const dir = await Deno.makeTempDir({ prefix: "x00-leak-pki-" });
+    const logs = new LogSink();
+    const collected: string[] = [];
+    const events: RotationEvent[] = [];
+    const record = (err: unknown) => {
+      collected.push(Deno.inspect(err, { depth: 10 }));
+      if (err instanceof Error) collected.push(err.message, String(err.stack));
+    };
+    const errors = () => events.filter((e) => e.type === "error").length;
+    server.addPkiRole("web", {
+      allowed_domains: ["example.com"],
+      allow_subdomains: true,
+      key_type: "ec",
+    });
+    const client = await mtlsClient(server, {
+      auth: tokenAuth({ token: server.rootToken }),
+      logger: logs.logger,
+    });
+    const source = new VaultSecretSource(
+      client,
+      pkiSpec(4, ["certificate", "private_key", "ca_chain", "serial_number"]),
+      { logger: logs.logger },
+    );
+    source.subscribe((e) => events.push(e));
+    try {
+      // In process: an issue, a renewal, then renewals failing in every way, and refused issues.
+      await source.fetch();
+      await waitFor(() => events.some((e) => e.type === "changed"), 6000, "a renewal");
+      server.faults = quotingFaults(server.pki().issued.at(-1)!, server.rootToken);
+      await waitFor(() => errors() >= 1, 8000, "a renewal refused with quoted secrets");
+      const last = server.pki().issued.at(-1)!;
+      server.faults = {
+        malformed: {
+          count: 1000,
+          body: `{"data":{"private_key":${JSON.stringify(last.privateKey)},"certificate":"`,
+          path: "pki/",
+        },
+      };
+      await waitFor(() => errors() >= 2, 8000, "a malformed renewal answer");
+      server.faults = {};
+      server.deletePkiRole("web");
+      await waitFor(() => errors() >= 3, 8000, "a renewal of a removed role");
+      for (const e of events) if (e.type === "error") record(e.error);
+      for (const cn of ["app.example.com", "evil.test"]) {
+        try {
+          await issueCertificate(client, "pki", cn === "evil.test" ? "web" : "nope", {
+            commonName: cn,
+          });
+        } catch (e) {
+          record(e);
+        }
+      }
+    } finally {
+      await source.close();
+      await client.close();
+    }
+
+    // x00 run as a process: start-up refused (by the role; by Vault quoting secrets), then renewals failing.
+    server.addPkiRole("web", {
+      allowed_domains: ["example.com"],
+      allow_subdomains: true,
+      key_type: "ec",
+    });
+    const policy = async (commonName: string) => {
+      const file = `${dir}/policy-${commonName}.yaml`;
+      await Deno.writeTextFile(
+        file,
+        `policy:\n  mode: audit\n` +
+          `secrets:\n  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, ` +
+          `common_name: ${commonName}, ttl: 4s, renew_fraction: 0.5 }\n` +
+          `    keys:\n      certificate: { file: TLS_CERT_FILE }\n      private_key: { env: TLS_KEY }\n` +
+          `      serial_number: { env: TLS_SERIAL }\n` +
+          `audit:\n  output: ${dir}/audit.jsonl\n` +
+          `rotation: { on_change: restart, grace_period: 1s }\n` +
+          (await vaultTokenYaml(server, dir, ["pki/issue/*"])),
+      );
+      return file;
+    };
+    const outputs: string[] = [];
+    const run = (file: string) =>
+      startX00(file, `echo "START $TLS_SERIAL"; while :; do sleep 0.2; done`, {
+        X00_LOG_LEVEL: "debug",
+      });
+    const keep = async (x: ReturnType<typeof run>) => {
+      const code = await x.finish();
+      outputs.push(x.stderr, x.lines.join("\n"));
+      return code;
+    };
+    try {
+      let x = run(await policy("evil.test"));
+      assert.equal((await x.status()).code, 5);
+      await keep(x);
+      assert.match(outputs.at(-2)!, /common name evil\.test not allowed by this role/);
+      server.faults = quotingFaults(server.pki().issued.at(-1)!, server.rootToken);
+      x = run(await policy("app.example.com"));
+      assert.equal((await x.status()).code, 5);
+      await keep(x);
+      assert.match(outputs.at(-2)!, /HTTP 500/);
+      server.faults = {};
+
+      x = run(await policy("app.example.com"));
+      const serial = (await x.waitLine(/^START /)).split(" ")[1]!;
+      await x.waitLine(new RegExp(`^START (?!${serial}$)`), 10_000); // a renewal restarted it
+      server.faults = quotingFaults(server.pki().issued.at(-1)!, server.rootToken);
+      await waitFor(
+        () => /vault: keeping the running workload: .*HTTP 500/.test(x.stderr),
+        10_000,
+        "a failed renewal in x00 run",
+      );
+      server.faults = {};
+      server.deletePkiRole("web");
+      await waitFor(
+        () => /unknown role: web/.test(x.stderr),
+        10_000,
+        "a renewal of a removed role in x00 run",
+      );
+      await keep(x);
+      outputs.push(await Deno.readTextFile(`${dir}/audit.jsonl`));
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+
+    const haystack = [...collected, logs.text, ...outputs].join("\n");
+    assert.match(haystack, /unknown role: web/);
+    assert.match(
+      haystack,
+      /\[redacted\] expired/,
+      "server text quoting a token is kept, the token is not",
+    );
+    assert.ok(!haystack.includes("PRIVATE KEY"), "no private key block");
+    const issued = server.pki().issued;
+    assert.ok(issued.length >= 4, `${issued.length} certificates issued`);
+    for (const c of issued) {
+      for (const part of [...pemParts(c.privateKey), ...pemParts(c.certificate)]) {
+        assert.ok(
+          !haystack.includes(part),
+          `a PKI key or certificate leaked: ${part.slice(0, 8)}…`,
+        );
+      }
+    }
+    for (const t of server.allTokens) {
+      assert.ok(!haystack.includes(t), `a Vault token leaked: ${t.slice(0, 4)}…`);
+    }
+  },
 });

@@ -70,6 +70,8 @@ export class PkiMount {
   readonly roles = new Map<string, PkiRole>();
   /** Serial numbers issued, in order. */
   readonly serials: string[] = [];
+  /** What was issued, in order, for the tests to look for (the PEM texts as sent in `pem` format). */
+  readonly issued: { serial: string; certificate: string; privateKey: string }[] = [];
 
   constructor(ca = new TestCa()) {
     this.ca = ca;
@@ -213,6 +215,7 @@ export class PkiMount {
       notAfter,
     );
     this.serials.push(cert.serialNumber);
+    this.issued.push({ serial: cert.serialNumber, certificate: cert.pem, privateKey: key.pem });
     const caPem = this.ca.certificate.pem;
     const b64 = (p: string) => p.replace(/-----[A-Z ]+-----|\s/g, "");
     const data: Record<string, unknown> = {

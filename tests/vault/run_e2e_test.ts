@@ -5,11 +5,11 @@
  * Runs on any host x00 audit runs on (mode audit: the kernel side is covered by the VM suite).
  */
 import assert from "node:assert/strict";
-import { certs, startServer } from "./_helpers.ts";
+import { certs, startServer, vaultTokenYaml } from "./_helpers.ts";
 import { generateJwtKey, signJwt, workloadClaims } from "./_jwt.ts";
-import type { VaultTestServer } from "./server.ts";
+import { startX00 } from "./_process.ts";
+import type { VaultTestServer, VaultTestServerOptions } from "./server.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const IN_VM = Deno.env.get("X00_VM") === "1";
 const POLICIES = ["secret/*", "kv/*", "database/creds/*", "sys/leases/renew"];
 
@@ -88,6 +88,7 @@ function vaultRunTest(
   name: string,
   prefix: string,
   fn: (server: VaultTestServer, dir: string) => Promise<void>,
+  serverOptions: Partial<VaultTestServerOptions> = {},
 ): void {
   Deno.test({
     name,
@@ -95,7 +96,7 @@ function vaultRunTest(
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      const server = await startServer();
+      const server = await startServer(serverOptions);
       const dir = await Deno.makeTempDir({ prefix });
       try {
         await fn(server, dir);
@@ -107,132 +108,78 @@ function vaultRunTest(
   });
 }
 
-/** A running `x00 run`; `lines` collects the workload's stdout. */
-function startX00(policy: string, script: string, env: Record<string, string> = {}) {
-  const child = new Deno.Command("deno", {
-    args: ["run", "-A", `${ROOT}mod.ts`, "run", "--policy", policy, "--", "sh", "-c", script],
-    env: { ...env, X00_LIBBPF_SYSTEM: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  let stderr = "";
-  const out = (async () => {
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        lines.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    }
-  })();
-  const err = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-  })();
-  return {
-    child,
-    lines,
-    get stderr() {
-      return stderr;
-    },
-    async waitLine(re: RegExp, ms = 20_000): Promise<string> {
-      const end = Date.now() + ms;
-      while (Date.now() < end) {
-        const hit = lines.find((l) => re.test(l));
-        if (hit) return hit;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no line ${re} in ${JSON.stringify(lines)}; stderr: ${stderr}`);
-    },
-    async finish(): Promise<number> {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // gone
-      }
-      const s = await child.status;
-      await out;
-      await err;
-      return s.code;
-    },
-  };
-}
-
 const SHOW = `echo "START kv2=$KV2 kv1=$KV1 user=$DB_USER pw=$(cat "$DB_PASSWORD_FILE")"; ` +
   `trap 'echo HUP' HUP; while :; do sleep 0.2; done`;
+
+/** The values of writePolicy()'s three entries: KV v2 secret/app, KV v1 kv/legacy, the readonly database role. */
+function seedSecrets(server: VaultTestServer, apiKey: string, pw = "legacy"): void {
+  server.putKvV2("secret", "app", { api_key: apiKey });
+  server.putKvV1("kv", "legacy", { pw });
+  server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+}
 
 for (
   const auth of ["token", "approle", "kubernetes", "jwt", "cert", "approle-wrapped"] as const
 ) {
-  Deno.test({
-    name: `x00 run delivers KV v2, KV v1 and dynamic secrets from Vault over mTLS (${auth} auth)`,
-    ignore: IN_VM,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      // Cert auth: the listener requests a client certificate without requiring one, as Vault's does.
-      const server = await startServer(auth === "cert" ? { clientCertOptional: true } : {});
-      const dir = await Deno.makeTempDir({ prefix: "x00-vault-e2e-" });
-      try {
-        const kv2 = `kv2-${crypto.randomUUID()}`;
-        const kv1 = `kv1-${crypto.randomUUID()}`;
-        server.putKvV2("secret", "app", { api_key: kv2 });
-        server.putKvV1("kv", "legacy", { pw: kv1 });
-        server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-        const policy = await writePolicy(server, dir, auth);
-        const x = startX00(policy, SHOW);
-        const line = await x.waitLine(/^START /);
-        assert.match(line, new RegExp(`kv2=${kv2} kv1=${kv1} user=v-\\S+ pw=\\S+`));
-        assert.equal(server.issuedCount("readonly"), 1, "one dynamic credential issued");
-        const code = await x.finish();
-        assert.equal(code, 143);
-        const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
-        for (const t of server.allTokens) {
-          assert.ok(!x.stderr.includes(t) && !audit.includes(t), "no Vault token in x00's output");
-        }
-        for (const v of [kv2, kv1]) {
-          assert.ok(!x.stderr.includes(v) && !audit.includes(v), "no value leaked");
-        }
-        if (auth === "jwt") {
-          const jwt = await Deno.readTextFile(`${dir}/jwt`);
-          assert.ok(!x.stderr.includes(jwt) && !audit.includes(jwt), "no JWT in x00's output");
-          assert.ok(Deno.statSync(`${dir}/jwt`).isFile, "the JWT file is kept (it rotates)");
-        }
-        if (auth === "cert") assert.equal(server.requestsTo("auth/cert/login").length, 1);
-        if (auth === "approle-wrapped") {
-          assert.equal(server.requestsTo("sys/wrapping/unwrap").length, 1);
-        }
-        if (auth === "approle" || auth === "approle-wrapped") {
-          assert.throws(
-            () => Deno.statSync(`${dir}/secret-id`),
-            "secret_id file removed after reading",
-          );
-        }
-      } finally {
-        await server.close();
-        await Deno.remove(dir, { recursive: true });
+  vaultRunTest(
+    `x00 run delivers KV v2, KV v1 and dynamic secrets from Vault over mTLS (${auth} auth)`,
+    "x00-vault-e2e-",
+    async (server, dir) => {
+      const kv2 = `kv2-${crypto.randomUUID()}`;
+      const kv1 = `kv1-${crypto.randomUUID()}`;
+      seedSecrets(server, kv2, kv1);
+      const policy = await writePolicy(server, dir, auth);
+      const x = startX00(policy, SHOW);
+      const line = await x.waitLine(/^START /);
+      assert.match(line, new RegExp(`kv2=${kv2} kv1=${kv1} user=v-\\S+ pw=\\S+`));
+      assert.equal(server.issuedCount("readonly"), 1, "one dynamic credential issued");
+      const code = await x.finish();
+      assert.equal(code, 143);
+      const audit = await Deno.readTextFile(`${dir}/audit.jsonl`);
+      for (const t of server.allTokens) {
+        assert.ok(!x.stderr.includes(t) && !audit.includes(t), "no Vault token in x00's output");
+      }
+      for (const v of [kv2, kv1]) {
+        assert.ok(!x.stderr.includes(v) && !audit.includes(v), "no value leaked");
+      }
+      if (auth === "jwt") {
+        const jwt = await Deno.readTextFile(`${dir}/jwt`);
+        assert.ok(!x.stderr.includes(jwt) && !audit.includes(jwt), "no JWT in x00's output");
+        assert.ok(Deno.statSync(`${dir}/jwt`).isFile, "the JWT file is kept (it rotates)");
+      }
+      if (auth === "cert") assert.equal(server.requestsTo("auth/cert/login").length, 1);
+      if (auth === "approle-wrapped") {
+        assert.equal(server.requestsTo("sys/wrapping/unwrap").length, 1);
+      }
+      if (auth === "approle" || auth === "approle-wrapped") {
+        assert.throws(
+          () => Deno.statSync(`${dir}/secret-id`),
+          "secret_id file removed after reading",
+        );
       }
     },
-  });
+    // Cert auth: the listener requests a client certificate without requiring one, as Vault's does.
+    auth === "cert" ? { clientCertOptional: true } : {},
+  );
+}
+
+/** `x00 run` of writePolicy()'s entries (token auth, api_key "one") with `rotation`, once the workload started. */
+async function startRotating(server: VaultTestServer, dir: string, rotation: string) {
+  seedSecrets(server, "one");
+  const x = startX00(await writePolicy(server, dir, "token", rotation), SHOW);
+  await x.waitLine(/^START kv2=one /);
+  return x;
 }
 
 vaultRunTest(
   "x00 run restarts the workload exactly when a Vault value changes (on_change: restart)",
   "x00-vault-rot-",
   async (server, dir) => {
-    server.putKvV2("secret", "app", { api_key: "one" });
-    server.putKvV1("kv", "legacy", { pw: "legacy" });
-    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-    const policy = await writePolicy(
+    const x = await startRotating(
       server,
       dir,
-      "token",
       "rotation:\n  on_change: restart\n  stop_signal: SIGTERM\n  grace_period: 2s\n  poll_interval: 1s\n",
     );
-    const x = startX00(policy, SHOW);
-    await x.waitLine(/^START kv2=one /);
     // A new version with the same value: nothing restarts.
     server.putKvV2("secret", "app", { api_key: "one" });
     await new Promise((r) => setTimeout(r, 2500));
@@ -255,17 +202,11 @@ vaultRunTest(
   "x00 run signals the workload when a Vault value changes (on_change: signal) and does not restart it",
   "x00-vault-sig-",
   async (server, dir) => {
-    server.putKvV2("secret", "app", { api_key: "one" });
-    server.putKvV1("kv", "legacy", { pw: "legacy" });
-    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
-    const policy = await writePolicy(
+    const x = await startRotating(
       server,
       dir,
-      "token",
       "rotation:\n  on_change: signal\n  signal: SIGHUP\n  poll_interval: 1s\n",
     );
-    const x = startX00(policy, SHOW);
-    await x.waitLine(/^START kv2=one /);
     server.putKvV2("secret", "app", { api_key: "changed" });
     await x.waitLine(/^HUP$/);
     assert.equal(x.lines.filter((l) => l.startsWith("START")).length, 1, "no restart");
@@ -426,9 +367,7 @@ vaultRunTest(
   "x00 run does not start the workload when the wrapped secret_id was already unwrapped by someone else; exit code 5",
   "x00-vault-wrap-",
   async (server, dir) => {
-    server.putKvV2("secret", "app", { api_key: "v" });
-    server.putKvV1("kv", "legacy", { pw: "legacy" });
-    server.addDatabaseRole("readonly", { ttlS: 3600, maxTtlS: 7200 });
+    seedSecrets(server, "v");
     const policy = await writePolicy(server, dir, "approle-wrapped");
     const wrappingToken = (await Deno.readTextFile(`${dir}/secret-id`)).trim();
     // Intercepted: the attacker unwraps it first.
@@ -467,8 +406,6 @@ async function writePkiPolicy(
   source: string,
   extra = "",
 ): Promise<string> {
-  const c = await certs();
-  await Deno.writeTextFile(`${dir}/token`, server.createToken({ policies: ["pki/issue/*"] }));
   const file = `${dir}/policy.yaml`;
   await Deno.writeTextFile(
     file,
@@ -477,9 +414,7 @@ async function writePkiPolicy(
       `    keys:\n      certificate: { file: TLS_CERT_FILE }\n      private_key: { file: TLS_KEY_FILE }\n` +
       `      ca_chain: { file: TLS_CA_FILE }\n      serial_number: { env: TLS_SERIAL }\n` +
       `audit:\n  output: ${dir}/audit.jsonl\n` +
-      `vault:\n  address: ${server.address}\n  ca_cert: ${c.caCert}\n  client_cert: ${c.clientCert}\n` +
-      `  client_key: ${c.clientKey}\n  max_retries: 2\n  timeout: 2s\n` +
-      `  auth: { method: token, token_file_path: ${dir}/token }\n` + extra,
+      (await vaultTokenYaml(server, dir, ["pki/issue/*"])) + extra,
   );
   return file;
 }

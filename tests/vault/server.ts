@@ -21,12 +21,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { X509Certificate } from "node:crypto";
 import {
+  appRoleLogin,
   CertBackend,
   type CertRole,
   INVALID_WRAPPING_TOKEN,
   JwtBackend,
   type JwtConfig,
   type JwtRole,
+  kubernetesLogin,
   type LoginOutcome,
   WrapBackend,
 } from "./server_auth.ts";
@@ -880,53 +882,13 @@ export class VaultTestServer {
     }
     if (this.#cert.has(mount)) return this.#issue(res, mount, this.#cert.login(mount, body, peer));
     const approle = this.#approles.get(mount);
-    if (approle) {
-      if (typeof body.role_id !== "string" || body.role_id === "") {
-        return this.#error(res, 400, ["missing role_id"]);
-      }
-      if (
-        body.role_id !== approle.roleId || typeof body.secret_id !== "string" ||
-        !approle.secretIds.has(body.secret_id)
-      ) {
-        return this.#error(res, 400, ["invalid role or secret ID"]);
-      }
-      const token = this.createToken({
-        policies: approle.policies,
-        ttlS: approle.ttlS,
-        maxTtlS: approle.maxTtlS,
-        path: `auth/${mount}/login`,
-      });
-      const e = this.#tokens.get(token)!;
-      return this.#send(
-        res,
-        200,
-        this.#envelope({
-          auth: this.#authBlock(token, e, { role_name: "x00" }),
-          mount_type: "approle",
-        }),
-      );
-    }
+    if (approle) return this.#issue(res, mount, appRoleLogin(approle, body));
     if ([...this.#k8s.keys()].some((k) => k.startsWith(`${mount}|`))) {
       const role = typeof body.role === "string" ? body.role : "";
-      const r = this.#k8s.get(`${mount}|${role}`);
-      if (!r) return this.#error(res, 400, [`invalid role name "${role}"`]);
-      if (typeof body.jwt !== "string" || body.jwt !== r.jwt) {
-        return this.#error(res, 403, ["permission denied"]);
-      }
-      const token = this.createToken({
-        policies: r.policies,
-        ttlS: r.ttlS,
-        maxTtlS: r.maxTtlS,
-        path: `auth/${mount}/login`,
-      });
-      const e = this.#tokens.get(token)!;
-      return this.#send(
+      return this.#issue(
         res,
-        200,
-        this.#envelope({
-          auth: this.#authBlock(token, e, { role, service_account_name: "app" }),
-          mount_type: "kubernetes",
-        }),
+        mount,
+        kubernetesLogin(role, this.#k8s.get(`${mount}|${role}`), body),
       );
     }
     return this.#error(res, 404, [

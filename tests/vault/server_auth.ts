@@ -32,6 +32,54 @@ function fail(status: number, error: string): LoginOutcome {
   return { status, errors: [error] };
 }
 
+/** What every role of the test server grants: its policies and token TTLs. */
+interface Grant {
+  policies: string[];
+  ttlS: number;
+  maxTtlS: number;
+}
+
+/** A successful login: a token of `role`'s policies and TTLs, with the auth method's metadata. */
+function granted(role: Grant, metadata: Record<string, string>, mountType: string): LoginOutcome {
+  return {
+    policies: role.policies,
+    ttlS: role.ttlS,
+    maxTtlS: role.maxTtlS,
+    metadata,
+    mountType,
+  };
+}
+
+// ---- AppRole and Kubernetes ----------------------------------------------------------------------------------
+
+/** `POST auth/<mount>/login` with `{ role_id, secret_id }` against an AppRole mount's role. */
+export function appRoleLogin(
+  approle: Grant & { roleId: string; secretIds: ReadonlySet<string> },
+  body: Record<string, unknown>,
+): LoginOutcome {
+  if (typeof body.role_id !== "string" || body.role_id === "") {
+    return fail(400, "missing role_id");
+  }
+  if (
+    body.role_id !== approle.roleId || typeof body.secret_id !== "string" ||
+    !approle.secretIds.has(body.secret_id)
+  ) {
+    return fail(400, "invalid role or secret ID");
+  }
+  return granted(approle, { role_name: "x00" }, "approle");
+}
+
+/** `POST auth/<mount>/login` with `{ role, jwt }` against a Kubernetes mount's role `r` (absent: no such role). */
+export function kubernetesLogin(
+  role: string,
+  r: (Grant & { jwt: string }) | undefined,
+  body: Record<string, unknown>,
+): LoginOutcome {
+  if (!r) return fail(400, `invalid role name "${role}"`);
+  if (typeof body.jwt !== "string" || body.jwt !== r.jwt) return fail(403, "permission denied");
+  return granted(r, { role, service_account_name: "app" }, "kubernetes");
+}
+
 // ---- JWT -----------------------------------------------------------------------------------------------------
 
 /** `auth/<mount>/config` of a JWT mount with `jwt_validation_pubkeys`. */
@@ -101,13 +149,11 @@ export class JwtBackend {
     }
     const userClaim = role.userClaim ?? "sub";
     if (!(userClaim in claims)) return fail(400, `claim "${userClaim}" not found in token`);
-    return {
-      policies: role.policies,
-      ttlS: role.ttlS ?? 3600,
-      maxTtlS: role.maxTtlS ?? 86400,
-      metadata: { role: roleName },
-      mountType: "jwt",
-    };
+    return granted(
+      { policies: role.policies, ttlS: role.ttlS ?? 3600, maxTtlS: role.maxTtlS ?? 86400 },
+      { role: roleName },
+      "jwt",
+    );
   }
 }
 
@@ -281,17 +327,15 @@ export class CertBackend {
   }
 
   #success(r: ParsedRole, peer: X509Certificate): LoginOutcome {
-    return {
-      policies: r.role.policies,
-      ttlS: r.role.ttlS ?? 3600,
-      maxTtlS: r.role.maxTtlS ?? 86400,
-      metadata: {
+    return granted(
+      { policies: r.role.policies, ttlS: r.role.ttlS ?? 3600, maxTtlS: r.role.maxTtlS ?? 86400 },
+      {
         cert_name: r.name,
         common_name: commonName(peer),
         serial_number: BigInt(`0x${peer.serialNumber}`).toString(),
       },
-      mountType: "cert",
-    };
+      "cert",
+    );
   }
 }
 

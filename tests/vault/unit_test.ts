@@ -102,6 +102,25 @@ Deno.test("Redactor removes known credentials, token shapes, JWTs and registered
   assert.ok(r.clean("x".repeat(500)).length <= 201);
 });
 
+Deno.test("Redactor removes PEM blocks, whole or cut short, and the long words of registered multi-word values", () => {
+  const r = new Redactor();
+  const line1 = "MHcCAQEEIJDJHmIAc2F4DyNiU9Hi+UMuau6/GqcD4MW4/QpYJGZCoAoGCCqGSM49";
+  const line2 = "AwEHoUQDQgAE34TNOE5obvfWjKGDihwabNJaCi7k0H+DCpdG2ShI/54MSrS/HbAV";
+  const key = `-----BEGIN EC PRIVATE KEY-----\n${line1}\n${line2}\n-----END EC PRIVATE KEY-----`;
+  assert.equal(r.clean(`bad key ${key} for app`), "bad key [redacted] for app");
+  assert.equal(
+    r.clean(`cut: -----BEGIN CERTIFICATE-----\n${line1}\n${line2.slice(0, 20)}`),
+    "cut: [redacted]",
+  );
+  // Quoted without its armour: found only once the value is registered, line by line.
+  assert.equal(r.clean(`line ${line2} here`), `line ${line2} here`);
+  r.addValue(key);
+  assert.equal(r.clean(`line ${line2} here; "${line1}"`), 'line [redacted] here; "[redacted]"');
+  // Short words of a multi-word value stay (too many hits): "horse" of a passphrase.
+  r.addValue("correct horse battery staple");
+  assert.equal(r.clean("horse 404"), "horse 404");
+});
+
 Deno.test("classifyTransportError() tells TLS failures apart and says what to set", () => {
   const a = new URL("https://vault:8200");
   const cases: [string, RegExp][] = [
