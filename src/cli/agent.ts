@@ -164,17 +164,31 @@ export async function runAgent(options: AgentOptions): Promise<number> {
     const sources = createSources(policy.secrets, vault?.factory, (name) => taken.get(name));
     fetched = await fetchAll(sources);
 
-    // 3. The socket, registered with the kernel before the first client can connect.
+    // 3. The socket, registered with the kernel before the first client can connect: it listens under a
+    // temporary name and takes its own only once registered.
     removeStaleSocket(options.socket);
-    try {
-      listenFd = unixListen(options.socket, 64);
-    } catch (e) {
-      throw new UsageError(`Cannot listen on ${options.socket}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    Deno.chmodSync(options.socket, 0o666); // who gets what is decided by kernel identity, not file mode
+    const pending = `${options.socket}.${Deno.pid}.new`;
+    removeStaleSocket(pending);
+    const place = (step: () => void) => {
+      try {
+        step();
+      } catch (e) {
+        try {
+          Deno.removeSync(pending);
+        } catch {
+          // not created
+        }
+        throw new UsageError(`Cannot listen on ${options.socket}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    };
+    place(() => {
+      listenFd = unixListen(pending, 64);
+      Deno.chmodSync(pending, 0o666); // who gets what is decided by kernel identity, not file mode
+    });
     m.registerAgentSocket(listenFd, family);
+    place(() => Deno.renameSync(pending, options.socket));
     log(`x00: agent ready on ${options.socket} (${policy.clients.length} clients, mode ${mode})`);
 
     const secrets = fetched;

@@ -117,16 +117,25 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
+    // The agent's stderr, for the message of a failure.
+    const agentLog = new Response(agent.stderr).text();
     try {
       const r = await run("deno", [
         ...x00Argv("exec", "--socket", socket, "--wait", "120s", "--", "sh", "-c", 'echo "got:$S"'),
       ]);
-      assert.equal(r.code, 0, r.stderr);
+      if (r.code !== 0) {
+        agent.kill("SIGTERM");
+        assert.fail(`x00 exec: ${r.stderr}\nx00 agent: ${await agentLog}`);
+      }
       assert.equal(r.stdout.trim(), `got:${secret}`);
     } finally {
-      agent.kill("SIGTERM");
+      try {
+        agent.kill("SIGTERM");
+      } catch {
+        // already stopped
+      }
       await agent.status;
-      await agent.stderr.cancel().catch(() => {});
+      await agentLog;
     }
   },
 });

@@ -69,13 +69,17 @@ async function startAgent(
 }
 
 /** `x00 exec` as uid/gid 65534 (no capabilities) around `holder`; resolves with the READY fields. */
-async function execHolder(agent: Agent, extra: string[] = []) {
+async function execHolder(
+  agent: Agent,
+  extra: string[] = [],
+  env: Record<string, string> = { SECRET_ENV: "DB_PASSWORD", SECRET_FILE_VAR: "DB_PASSWORD_FILE" },
+) {
   const child = new Deno.Command("deno", {
     args: x00Argv("exec", "--socket", agent.socket, ...extra, "--", "holder"),
     uid: 65534,
     gid: 65534,
     cwd: "/",
-    env: { SECRET_ENV: "DB_PASSWORD", SECRET_FILE_VAR: "DB_PASSWORD_FILE", HOME: "/" },
+    env: { ...env, HOME: "/" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -412,3 +416,85 @@ for (const action of ["restart", "signal"] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "x00 agent (enforce) serves a Vault PKI certificate and its key to an unprivileged client; root cannot read " +
+    "the key; a renewal stops the client and the next one gets the new certificate",
+  ignore: !IN_VM,
+  async fn() {
+    const vault = await VaultTestServer.start({});
+    vault.addPkiRole("web", {
+      allowed_domains: ["example.com"],
+      allow_subdomains: true,
+      key_type: "ec",
+    });
+    // Renewal at half of 40 s: time enough, under TCG, to serve a client and attack it first.
+    const agent = await startAgent("enforce", "  - { name: app, uids: [65534, 0] }\n", {
+      secretsYaml:
+        "  - name: tls\n    source: { type: vault, engine: pki, mount: pki, role: web, " +
+        "common_name: app.example.com, ttl: 40s, renew_fraction: 0.5 }\n" +
+        "    keys:\n      certificate: { env: TLS_CERT }\n      private_key: { file: TLS_KEY_FILE }\n" +
+        "      serial_number: { env: TLS_SERIAL }\n",
+      extraYaml: `vault:\n  address: ${vault.address}\n  allow_insecure: true\n` +
+        "rotation:\n  on_change: restart\n  grace_period: 2s\n",
+      env: { VAULT_TOKEN: vault.rootToken },
+    });
+    try {
+      const first = vault.pki().issued[0];
+      assert.ok(first, "a certificate was issued at start-up");
+      const keyLines = first.privateKey.split("\n").filter((l) =>
+        l.length > 20 && !l.startsWith("-----")
+      );
+      const { child, ready, field } = await execHolder(agent, [], {
+        SECRET_FILE_VAR: "TLS_KEY_FILE",
+      });
+      try {
+        assert.match(ready, /^READY /, `holder did not start: ${ready}`);
+        const pid = field("pid");
+        assert.ok(field("len") > 100, "the client read its private key from the sealed memfd");
+        for (
+          const args of [
+            ["open", `/proc/${pid}/fd/${field("fd")}`],
+            ["open", `/proc/${pid}/environ`],
+            ["open", `/proc/${pid}/mem`, String(field("addr")), String(field("len"))],
+            ["pvm", String(pid), String(field("addr")), String(field("len"))],
+            ["getfd", String(pid), String(field("fd"))],
+          ]
+        ) {
+          const r = await attack(...args);
+          assert.ok(!r.ok, `${args.join(" ")} must be refused: ${r.text}`);
+          for (const line of keyLines) assert.ok(!r.text.includes(line), "no line of the key");
+        }
+        // The renewal stops the served client (on_change: restart) ...
+        const stopped = await Promise.race([
+          child.status,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 90_000)),
+        ]);
+        assert.ok(stopped, "the client is stopped when the certificate is renewed");
+      } finally {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+        await child.status;
+        await child.stderr.cancel().catch(() => {});
+        await child.stdout.cancel().catch(() => {});
+      }
+      // ... and the next client gets the new certificate.
+      const again = execShell(agent, 'echo "serial=$TLS_SERIAL"');
+      const line = await again.nextLine();
+      await again.child.status;
+      const serials = vault.pki().issued.map((i) => i.serial);
+      assert.ok(serials.length >= 2, "a second certificate was issued");
+      assert.equal(line, `serial=${serials.at(-1)}`);
+      assert.notEqual(serials.at(-1), first.serial);
+      const text = Deno.readTextFileSync(`${agent.dir}/audit.jsonl`);
+      for (const l of keyLines) assert.ok(!text.includes(l), "no line of the key in the audit log");
+    } finally {
+      await agent.stop();
+      await vault.close();
+    }
+  },
+});
