@@ -6,7 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "x00_protect.bpf.h"
+#include "x00_protect.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -20,16 +20,32 @@ for arg in "$@"; do
     *) echo "build_bpf.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
+command -v bpftool >/dev/null || { echo "build_bpf.sh: bpftool not found (apt-get install bpftool)" >&2; exit 1; }
 command -v "$CLANG" >/dev/null || { echo "build_bpf.sh: clang not found (apt-get install clang llvm libbpf-dev)" >&2; exit 1; }
 [ -f /usr/include/bpf/bpf_helpers.h ] || { echo "build_bpf.sh: libbpf headers not found (apt-get install libbpf-dev)" >&2; exit 1; }
-if [ "$mode" = check ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
+if [ "$mode" = check ]; then out=$(mktemp -d); fi
 mkdir -p "$out"
 
-for src in bpf/*.bpf.c; do
-  name=$(basename "$src" .bpf.c)
+# x00_protect.bpf.c is not an object of its own: it holds the protection state (settings, maps, the programs that
+# keep the protected map) once, and is linked into every object whose source includes x00_protect.h. It is linked
+# first: with the extern declarations first, bpftool 7.1's linker (libbpf 1.1) writes wrong offsets into the
+# .maps section's BTF and libbpf then refuses the object ("map relo failed to find map").
+parts=$(mktemp -d); trap 'rm -rf "$parts"; [ "$mode" = check ] && rm -rf "$out"' EXIT
+compile() {
   # -ffile-prefix-map keeps the build directory out of the object, so builds are reproducible.
   "$CLANG" -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$ARCH -I "bpf/vmlinux/$ARCH" -I bpf \
-    -ffile-prefix-map="$PWD=." -c "$src" -o "$out/$name.bpf.o"
+    -ffile-prefix-map="$PWD=." -c "$1" -o "$2"
+}
+compile bpf/x00_protect.bpf.c "$parts/x00_protect.o"
+for src in bpf/*.bpf.c; do
+  name=$(basename "$src" .bpf.c)
+  [ "$name" = x00_protect ] && continue
+  compile "$src" "$parts/$name.o"
+  if grep -q '#include "x00_protect.h"' "$src"; then
+    bpftool gen object "$out/$name.bpf.o" "$parts/x00_protect.o" "$parts/$name.o"
+  else
+    cp "$parts/$name.o" "$out/$name.bpf.o"
+  fi
   "$STRIP" -g "$out/$name.bpf.o"
 done
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* Maps, configuration, events and protection inheritance shared by lsm_file_protect.bpf.c (BPF-LSM: can deny)
- * and access_monitor.bpf.c (syscall tracepoints: can only observe). Included once per object: it defines maps
- * and globals. */
-#ifndef __X00_PROTECT_BPF_H
-#define __X00_PROTECT_BPF_H
+/* What lsm_file_protect.bpf.c (BPF-LSM: can deny) and access_monitor.bpf.c (syscall exit: can only observe)
+ * share: constants, the declarations of the maps and settings both use, and inline helpers. The maps, the settings
+ * and the programs that keep the protected map (inheritance, cleanup, registration) are defined once, in
+ * x00_protect.bpf.c. */
+#ifndef __X00_PROTECT_H
+#define __X00_PROTECT_H
 
 #include "lsm_file_protect.h"
 
@@ -17,37 +18,42 @@
 #define PTRACE_MODE_NOAUDIT 0x04
 #define PTRACE_MODE_REALCREDS 0x10
 
-/* Set by user space before load. */
-const volatile bool enforce = false;             /* deny (enforce) or only log (audit) */
-const volatile bool audit_all = false;           /* report accesses to every process, not only protected ones */
-const volatile bool block_environ_read = true;
-const volatile bool block_mem_read = true;
-const volatile bool block_ptrace = true;
-const volatile __u32 filter_accessor_pid = 0;    /* never report accesses by this tgid (x00 audit itself) */
+/* Defined once, in x00_protect.bpf.c, which scripts/build_bpf.sh links into each object that includes this
+ * header (bpftool gen object). Set by user space before load: */
+extern const volatile bool enforce;             /* deny (enforce) or only log (audit) */
+extern const volatile bool audit_all;           /* report accesses to every process, not only protected ones */
+extern const volatile bool block_environ_read;
+extern const volatile bool block_mem_read;
+extern const volatile bool block_ptrace;
+extern const volatile __u32 filter_accessor_pid; /* never report accesses by this tgid (x00 audit itself) */
 
 /* Records dropped because the ring buffer was full. */
-__u64 lost_events = 0;
+extern __u64 lost_events;
 
-struct {
+/* Access events for user space. */
+struct x00_access_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 19); /* 512 KiB (~3,000 records) */
-} access_events SEC(".maps");
+};
+extern struct x00_access_ring access_events SEC(".maps");
 
 /* Protected processes by tgid. Children inherit their parent's entry at fork, in the kernel. */
-struct {
+struct x00_protected_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct x00_protection);
-} protected SEC(".maps");
+};
+extern struct x00_protected_map protected SEC(".maps");
 
 /* Secret memfd inodes -> the family allowed to open them. */
-struct {
+struct x00_secret_inodes_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct x00_inode_key);
 	__type(value, __u32);
-} secret_inodes SEC(".maps");
+};
+extern struct x00_secret_inodes_map secret_inodes SEC(".maps");
 
 #define MAX_ERRNO 4095
 
@@ -151,52 +157,4 @@ static __always_inline void submit(struct x00_access_event *e)
 		bpf_ringbuf_submit(e, 0);
 }
 
-/* Inheritance: a child is protected before it first runs (this tracepoint fires before wake_up_new_task). */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(inherit_protection, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	struct x00_protection *prot, inherited;
-
-	if (ptgid == ctgid)
-		return 0; /* a new thread: covered by its tgid */
-	prot = bpf_map_lookup_elem(&protected, &ptgid);
-	if (!prot)
-		return 0;
-	inherited.family = prot->family;
-	inherited.flags = 0; /* children of the supervisor are workload processes */
-	bpf_map_update_elem(&protected, &ctgid, &inherited, BPF_ANY);
-	return 0;
-}
-
-/* Cleanup when the last thread of a protected process exits, so a reused pid is never protected by mistake. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(forget_protection, struct task_struct *p)
-{
-	__u32 tgid = BPF_CORE_READ(p, tgid);
-
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
-		return 0;
-	bpf_map_delete_elem(&protected, &tgid);
-	return 0;
-}
-
-/* Run by user space through BPF_PROG_TEST_RUN: protects the calling process by its kernel tgid, which is right
- * in any pid namespace. */
-SEC("raw_tp")
-int register_self(struct bpf_raw_tracepoint_args *ctx)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct x00_protection prot;
-	struct x00_register_args args;
-
-	if (bpf_probe_read_kernel(&args, sizeof(args), (void *)ctx->args) < 0)
-		return -1;
-	prot.family = args.family;
-	prot.flags = args.flags;
-	bpf_map_update_elem(&protected, &tgid, &prot, BPF_ANY);
-	return tgid;
-}
-
-#endif /* __X00_PROTECT_BPF_H */
+#endif /* __X00_PROTECT_H */
