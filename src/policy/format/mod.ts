@@ -46,7 +46,7 @@ const account = (description: string): AccountShape => ({
   names: true,
   description,
 });
-const cgroups = (description: string, example: string): Shape =>
+const cgroups = (description: string, example: string, defaultEmpty = false): Shape =>
   sequence(
     description,
     string("", {
@@ -54,6 +54,7 @@ const cgroups = (description: string, example: string): Shape =>
       expected: `a cgroup v2 path such as ${JSON.stringify(example)}`,
     }),
     "a sequence of cgroup paths",
+    { defaultEmpty },
   );
 
 const FOREIGN_BPF_ALLOW = object(
@@ -66,16 +67,12 @@ const FOREIGN_BPF_ALLOW = object(
       "a sequence of uids",
       { defaultEmpty: true },
     ),
-    cgroups: {
-      shape: {
-        ...cgroups(
-          "cgroup v2 paths relative to the cgroup2 mount, e.g. /system.slice/falco.service; the loader must " +
-            "be in exactly this cgroup.",
-          "/system.slice/falco.service",
-        ),
-        defaultEmpty: true,
-      } as Shape,
-    },
+    cgroups: cgroups(
+      "cgroup v2 paths relative to the cgroup2 mount, e.g. /system.slice/falco.service; the loader must " +
+        "be in exactly this cgroup.",
+      "/system.slice/falco.service",
+      true,
+    ),
   },
 );
 
