@@ -617,6 +617,13 @@ export class RingBuffer {
     return bpf().ring_buffer__epoll_fd(this.#ptr);
   }
 
+  /** The largest share of its ring's size that one ring buffer map had waiting in the last consume() (0 to 1). */
+  get lastFill(): number {
+    let fill = 0;
+    for (const r of this.#readers) fill = Math.max(fill, r.lastFill);
+    return fill;
+  }
+
   /** Consumes every waiting record now; returns how many. */
   consume(): number {
     if (!this.#ptr) return 0;
@@ -691,14 +698,22 @@ class RingReader {
     }
   }
 
+  /** The share of the ring's size that the last consume() read (0 to 1, more when the producer kept up). */
+  lastFill = 0;
+
   /** Hands every committed record to the handler, in order; returns how many (discarded ones not counted). */
   consume(): number {
+    this.lastFill = 0;
     if (this.#producerPages === null) return 0;
     let n = 0;
-    let cons = Atomics.load(this.#consumerPos, 0);
+    const first = Atomics.load(this.#consumerPos, 0);
+    let cons = first;
     for (;;) {
       const prod = Atomics.load(this.#producerPos, 0);
-      if (cons >= prod) return n;
+      if (cons >= prod) {
+        this.lastFill = Number(cons - first) / this.#size;
+        return n;
+      }
       // Offsets within the double mapping: a record that starts near the end continues in the second copy.
       let off = Number(cons & this.#mask);
       const end = off + Number(prod - cons);
@@ -719,7 +734,10 @@ class RingReader {
         cons += BigInt(step);
         Atomics.store(this.#consumerPos, 0, cons);
       }
-      if (busy) return n;
+      if (busy) {
+        this.lastFill = Number(cons - first) / this.#size;
+        return n;
+      }
     }
   }
 

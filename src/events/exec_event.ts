@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { bootNsToRfc3339 } from "./time.ts";
+import { bootStampRfc3339 } from "./time.ts";
 import type { ExecEvent, ExitEvent, ForkEvent, ProcessIdentity } from "./types.ts";
 
 /** sizeof(struct x00_exec_event). */
@@ -20,48 +20,60 @@ const ARGS_LEN = 512;
 
 const decoder = new TextDecoder();
 
+/** A byte that is not ASCII, in a string made of bytes (one char per byte). */
+const NON_ASCII = /[\x80-\xff]/;
+
 /**
  * `buf[start, end)` as UTF-8 text, exactly as `TextDecoder` decodes it. ASCII, which nearly every command name,
- * path and argument is, is turned into a string without leaving JavaScript (a `TextDecoder` call costs about as
- * much as the rest of an exec event's decoding); anything else goes to `TextDecoder`.
+ * path and argument is, is turned into a string by a builtin without leaving JavaScript (a `TextDecoder` call
+ * costs about as much as the rest of an exec event's decoding); anything else goes to `TextDecoder`. Builtins
+ * (`String.fromCharCode`, a regular expression, `indexOf`) rather than loops in JavaScript: a consumer decodes
+ * most of its records before V8 has optimized its code, and builtins are fast from the first call.
  */
 export function utf8(buf: Uint8Array, start: number, end: number): string {
-  for (let i = start; i < end; i++) {
-    if (buf[i]! >= 0x80) return decoder.decode(buf.subarray(start, end));
-  }
+  if (start >= end) return "";
   // At most a few hundred bytes here (the record's fields are bounded), far below the argument-count limit.
-  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  const bytes = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  return NON_ASCII.test(bytes) ? decoder.decode(buf.subarray(start, end)) : bytes;
 }
 
 /** A NUL-terminated C string inside `buf`. */
 export function cString(buf: Uint8Array, offset: number, max: number): string {
   const limit = Math.min(offset + max, buf.length);
-  let end = offset;
-  while (end < limit && buf[end] !== 0) end++;
-  return utf8(buf, offset, end);
+  const nul = buf.indexOf(0, offset);
+  return utf8(buf, offset, nul < 0 || nul > limit ? limit : nul);
+}
+
+/** The NUL-separated argv in `buf[start, end)`. */
+function argsOf(buf: Uint8Array, start: number, end: number): string[] {
+  const out: string[] = [];
+  let from = start;
+  while (from < end) {
+    const nul = buf.indexOf(0, from);
+    const to = nul < 0 || nul > end ? end : nul;
+    out.push(utf8(buf, from, to));
+    from = to + 1;
+  }
+  return out;
 }
 
 /** Splits a NUL-separated argv block. */
 export function splitArgs(block: Uint8Array): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i < block.length; i++) {
-    if (block[i] === 0) {
-      out.push(utf8(block, start, i));
-      start = i + 1;
-    }
-  }
-  if (start < block.length) out.push(utf8(block, start, block.length));
-  return out;
+  return argsOf(block, 0, block.length);
+}
+
+/** The little-endian u32 at `offset`. */
+function u32(b: Uint8Array, offset: number): number {
+  return (b[offset]! | b[offset + 1]! << 8 | b[offset + 2]! << 16 | b[offset + 3]! << 24) >>> 0;
 }
 
 /** The decimal string of the u64 at `offset`, remembered for the last value (a cgroup id repeats). */
 let lastCgroup = { lo: -1, hi: -1, text: "" };
-function cgroupIdText(v: DataView, offset: number): string {
-  const lo = v.getUint32(offset, true);
-  const hi = v.getUint32(offset + 4, true);
+function cgroupIdText(b: Uint8Array, offset: number): string {
+  const lo = u32(b, offset);
+  const hi = u32(b, offset + 4);
   if (lo !== lastCgroup.lo || hi !== lastCgroup.hi) {
-    lastCgroup = { lo, hi, text: v.getBigUint64(offset, true).toString() };
+    lastCgroup = { lo, hi, text: ((BigInt(hi) << 32n) | BigInt(lo)).toString() };
   }
   return lastCgroup.text;
 }
@@ -86,35 +98,44 @@ export function decodeExecEvent(data: Uint8Array): ExecEvent | ForkEvent | ExitE
   if (data.length !== EXEC_EVENT_SIZE) {
     throw new EventSizeError("exec event", data.length, EXEC_EVENT_SIZE);
   }
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const kind = v.getUint32(16, true);
+  const kind = u32(data, 16);
+  const time = bootStampRfc3339(u32(data, 0), u32(data, 4));
+  if (kind === KIND_EXEC) {
+    const filename = cString(data, FILENAME, 256);
+    // One object literal per kind, fields in the order of the JSON (exe last): one shape each.
+    const process: ProcessIdentity = {
+      pid: u32(data, 20),
+      tid: u32(data, 24),
+      ppid: u32(data, 28),
+      uid: u32(data, 32),
+      gid: u32(data, 36),
+      comm: cString(data, COMM, 16),
+      cgroup_id: cgroupIdText(data, 8),
+      exe: filename,
+    };
+    const argsLen = Math.min(u32(data, 40), ARGS_LEN);
+    return {
+      type: "exec",
+      time,
+      process,
+      filename,
+      args: argsOf(data, ARGS, ARGS + argsLen),
+      args_truncated: u32(data, 44) !== 0,
+    };
+  }
+  if (kind !== KIND_FORK && kind !== KIND_EXIT) {
+    throw new Error(`Cannot decode exec event as kind ${kind} is unknown`);
+  }
   const process: ProcessIdentity = {
-    pid: v.getUint32(20, true),
-    tid: v.getUint32(24, true),
-    ppid: v.getUint32(28, true),
-    uid: v.getUint32(32, true),
-    gid: v.getUint32(36, true),
+    pid: u32(data, 20),
+    tid: u32(data, 24),
+    ppid: u32(data, 28),
+    uid: u32(data, 32),
+    gid: u32(data, 36),
     comm: cString(data, COMM, 16),
-    cgroup_id: cgroupIdText(v, 8),
+    cgroup_id: cgroupIdText(data, 8),
   };
-  const time = bootNsToRfc3339(v.getBigUint64(0, true));
-  if (kind === KIND_FORK) {
-    return { type: "fork", time, process, child_pid: v.getUint32(52, true) };
-  }
-  if (kind === KIND_EXIT) {
-    const raw = v.getInt32(48, true);
-    return { type: "exit", time, process, exit_code: (raw >> 8) & 0xff, signal: raw & 0x7f };
-  }
-  if (kind !== KIND_EXEC) throw new Error(`Cannot decode exec event as kind ${kind} is unknown`);
-  const argsLen = Math.min(v.getUint32(40, true), ARGS_LEN);
-  const filename = cString(data, FILENAME, 256);
-  process.exe = filename;
-  return {
-    type: "exec",
-    time,
-    process,
-    filename,
-    args: splitArgs(data.subarray(ARGS, ARGS + argsLen)),
-    args_truncated: v.getUint32(44, true) !== 0,
-  };
+  if (kind === KIND_FORK) return { type: "fork", time, process, child_pid: u32(data, 52) };
+  const raw = u32(data, 48) | 0;
+  return { type: "exit", time, process, exit_code: (raw >> 8) & 0xff, signal: raw & 0x7f };
 }

@@ -16,7 +16,12 @@ export interface RunOptions {
   /** Called about once per `tickMs` (default 1000) — e.g. to check lost-event counters. */
   onTick?: () => void;
   tickMs?: number;
-  /** While records keep arriving, consume every `batchMs` ms instead of per wake-up. Default 20. */
+  /**
+   * While records keep arriving, consume every `batchMs` ms instead of per wake-up. Default 50: a wake-up of
+   * Deno's event loop costs 150-300 µs of CPU on a loaded 2-vCPU host, about 20 records' decoding
+   * (bench/RESULTS.md, "Issue 12 (branch consumer)"), and JSON output is only flushed every `tickMs` anyway.
+   * A drain that found more than 1/8 of a ring buffer waiting is followed by the next at once.
+   */
   batchMs?: number;
 }
 
@@ -42,7 +47,7 @@ export class EventLoop {
    * dry it goes back to waiting on epoll, so an idle monitor costs nothing and the first event is seen at once.
    */
   async run(options: RunOptions): Promise<void> {
-    const { signal, pollMs = 100, onTick, tickMs = 1000, batchMs = 20 } = options;
+    const { signal, pollMs = 100, onTick, tickMs = 1000, batchMs = 50 } = options;
     if (this.#count === 0) {
       await new Promise<void>((resolve) =>
         signal.addEventListener("abort", () => resolve(), { once: true })
@@ -52,14 +57,16 @@ export class EventLoop {
     const fd = this.#ring.epollFd;
     let nextTick = Date.now() + tickMs;
     let busy = false;
+    let full = false;
     // Stopping does not wait for an epoll_wait in flight (up to pollMs): the final consume below drains.
     const aborted = new Promise<void>((r) =>
       signal.addEventListener("abort", () => r(), { once: true })
     );
     while (!signal.aborted) {
-      if (busy) await new Promise((r) => setTimeout(r, batchMs));
+      if (busy) await new Promise((r) => setTimeout(r, full ? 0 : batchMs));
       else await Promise.race([epollWait(fd, pollMs), aborted]);
       busy = this.#ring.consume() > 0;
+      full = this.#ring.lastFill > 1 / 8;
       if (onTick && Date.now() >= nextTick) {
         onTick();
         nextTick = Date.now() + tickMs;
