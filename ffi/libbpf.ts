@@ -10,6 +10,9 @@
  * @module
  */
 import {
+  close,
+  epollAddReadable,
+  epollCreate,
   errno,
   formatVaList,
   memfdCreate,
@@ -88,16 +91,6 @@ const LIBBPF_SYMBOLS = {
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
   /** int bpf_iter_create(int link_fd) */
   bpf_iter_create: { parameters: ["i32"], result: "i32" },
-  /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn cb, void *ctx, const void *opts) */
-  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  /** int ring_buffer__add(struct ring_buffer *rb, int map_fd, ring_buffer_sample_fn cb, void *ctx) */
-  ring_buffer__add: { parameters: ["pointer", "i32", "function", "pointer"], result: "i32" },
-  /** int ring_buffer__consume(struct ring_buffer *rb) */
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  /** int ring_buffer__epoll_fd(const struct ring_buffer *rb) */
-  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
-  /** void ring_buffer__free(struct ring_buffer *rb) */
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
@@ -206,7 +199,6 @@ export function parseVerifierLog(log: string): { program: string; reason: string
 let lib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS> | undefined;
 let logLines: string[] = [];
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
-const SAMPLE_FN = { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const;
 /** Callbacks handed to libbpf for the life of the process. */
 const keepAlive: Deno.UnsafeCallback<typeof PRINT_FN>[] = [];
 
@@ -576,34 +568,26 @@ export class BpfObject {
 export type RingBufferHandler = (data: Uint8Array) => void;
 
 /**
- * Consumes one or more ring buffer maps without blocking Deno's event loop: `poll()` waits on the ring buffers'
- * epoll descriptor on a worker thread, then consumes synchronously (handlers run on the main thread).
+ * Consumes one or more ring buffer maps without blocking Deno's event loop: the caller waits on
+ * {@linkcode RingBuffer.epollFd} (on a worker thread), then consumes synchronously (handlers run on the main
+ * thread).
+ *
+ * Records are read by {@linkcode RingReader}, in JavaScript, without libbpf's `ring_buffer` (whose C-to-JavaScript
+ * callback per record cost more than decoding the record: bench/RESULTS.md, section a). Not creating libbpf's
+ * `ring_buffer` at all also saves its own mapping of each buffer: the kernel maps all of a ring buffer's pages at
+ * mmap time, so every mapping counts its full size in the process's RSS.
  */
 export class RingBuffer {
-  #ptr: Deno.PointerObject | null = null;
-  #callbacks: Deno.UnsafeCallback<typeof SAMPLE_FN>[] = [];
+  #epollFd = -1;
   #readers: RingReader[] = [];
   #error: unknown;
 
   /** Adds a ring buffer map with its handler. */
   add(map: BpfMap, handler: RingBufferHandler): void {
-    // libbpf's ring_buffer only provides the epoll descriptor: records are read by RingReader, in JavaScript,
-    // without a C-to-JavaScript callback per record (which cost more than decoding the record: bench/RESULTS.md,
-    // section a). Its callback is never called, since ring_buffer__consume/poll never are.
-    const cb = new Deno.UnsafeCallback(SAMPLE_FN, () => 0);
-    this.#callbacks.push(cb);
     const reader = new RingReader(map, handler, (e) => this.#error ??= e);
     try {
-      if (this.#ptr === null) {
-        const p = bpf().ring_buffer__new(map.fd, cb.pointer, null, null);
-        if (p === null) throw new BpfError(`Cannot create ring buffer for ${map.name}`, errno());
-        this.#ptr = p;
-      } else {
-        check(
-          `Cannot add ring buffer ${map.name}`,
-          bpf().ring_buffer__add(this.#ptr, map.fd, cb.pointer, null),
-        );
-      }
+      if (this.#epollFd < 0) this.#epollFd = epollCreate();
+      epollAddReadable(this.#epollFd, map.fd);
     } catch (e) {
       reader.free();
       throw e;
@@ -613,13 +597,12 @@ export class RingBuffer {
 
   /** The epoll descriptor that becomes readable when records are waiting. */
   get epollFd(): number {
-    if (!this.#ptr) throw new Error("ring buffer has no maps");
-    return bpf().ring_buffer__epoll_fd(this.#ptr);
+    if (this.#epollFd < 0) throw new Error("ring buffer has no maps");
+    return this.#epollFd;
   }
 
   /** Consumes every waiting record now; returns how many. */
   consume(): number {
-    if (!this.#ptr) return 0;
     let n = 0;
     for (const r of this.#readers) n += r.consume();
     if (this.#error !== undefined) {
@@ -630,14 +613,12 @@ export class RingBuffer {
     return n;
   }
 
-  /** Frees the ring buffer and its callbacks. Idempotent. */
+  /** Frees the epoll descriptor and unmaps the buffers. Idempotent. */
   free(): void {
-    if (this.#ptr) bpf().ring_buffer__free(this.#ptr);
-    this.#ptr = null;
+    if (this.#epollFd >= 0) close(this.#epollFd);
+    this.#epollFd = -1;
     for (const r of this.#readers) r.free();
     this.#readers = [];
-    for (const cb of this.#callbacks) cb.close();
-    this.#callbacks = [];
   }
 }
 
@@ -648,9 +629,10 @@ const RINGBUF_HDR_SZ = 8;
 
 /**
  * The consumer side of one BPF ring buffer map, in JavaScript: what libbpf's ringbuf_process_ring does, over the
- * map's pages mapped as libbpf maps them (the consumer position read-write; the producer position and the data,
- * mapped twice in a row so that no record wraps, read-only). Each record is copied into a reused buffer and handed
- * to the handler.
+ * map's pages: the consumer position read-write; the producer position and the data, read-only. libbpf maps the
+ * data twice in a row so that no record wraps; this maps it once (half the RSS: the kernel maps every page at mmap
+ * time) and copies a record that wraps in two parts. Headers never wrap (8 bytes at 8-byte offsets). Each record
+ * is copied into a reused buffer and handed to the handler.
  */
 class RingReader {
   readonly #handler: RingBufferHandler;
@@ -678,12 +660,12 @@ class RingReader {
       Deno.UnsafePointerView.getArrayBuffer(this.#consumerPage, 8),
     );
     try {
-      const length = this.#page + 2 * this.#size;
+      const length = this.#page + this.#size;
       this.#producerPages = mmapShared(fd, length, this.#page, false);
       const all = Deno.UnsafePointerView.getArrayBuffer(this.#producerPages, length);
       this.#producerPos = new BigUint64Array(all, 0, 1);
-      this.#data = new Uint8Array(all, this.#page, 2 * this.#size);
-      this.#header = new Int32Array(all, this.#page, (2 * this.#size) / 4);
+      this.#data = new Uint8Array(all, this.#page, this.#size);
+      this.#header = new Int32Array(all, this.#page, this.#size / 4);
       this.#mask = BigInt(this.#size - 1);
     } catch (e) {
       this.free();
@@ -694,16 +676,16 @@ class RingReader {
   /** Hands every committed record to the handler, in order; returns how many (discarded ones not counted). */
   consume(): number {
     if (this.#producerPages === null) return 0;
+    const size = this.#size;
     let n = 0;
     let cons = Atomics.load(this.#consumerPos, 0);
     for (;;) {
       const prod = Atomics.load(this.#producerPos, 0);
       if (cons >= prod) return n;
-      // Offsets within the double mapping: a record that starts near the end continues in the second copy.
       let off = Number(cons & this.#mask);
-      const end = off + Number(prod - cons);
+      let left = Number(prod - cons);
       let busy = false;
-      while (off < end) {
+      while (left > 0) {
         const len = Atomics.load(this.#header, off >> 2) >>> 0;
         if (len & RINGBUF_BUSY_BIT) {
           busy = true;
@@ -712,10 +694,11 @@ class RingReader {
         const sample = len & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT) & 0xffffffff;
         const step = Math.ceil((sample + RINGBUF_HDR_SZ) / 8) * 8;
         if ((len & RINGBUF_DISCARD_BIT) === 0) {
-          this.#deliver(off + RINGBUF_HDR_SZ, sample >>> 0);
+          this.#deliver((off + RINGBUF_HDR_SZ) % size, sample >>> 0);
           n++;
         }
-        off += step;
+        off = (off + step) % size;
+        left -= step;
         cons += BigInt(step);
         Atomics.store(this.#consumerPos, 0, cons);
       }
@@ -733,7 +716,13 @@ class RingReader {
       view = this.#scratch.subarray(0, length);
       this.#views.set(length, view);
     }
-    view.set(this.#data.subarray(start, start + length));
+    const first = this.#size - start;
+    if (length <= first) view.set(this.#data.subarray(start, start + length));
+    else {
+      // The record wraps around the end of the buffer.
+      view.set(this.#data.subarray(start), 0);
+      view.set(this.#data.subarray(0, length - first), first);
+    }
     try {
       this.#handler(view);
     } catch (e) {
@@ -743,7 +732,7 @@ class RingReader {
 
   /** Unmaps the pages. Idempotent. */
   free(): void {
-    if (this.#producerPages) munmap(this.#producerPages, this.#page + 2 * this.#size);
+    if (this.#producerPages) munmap(this.#producerPages, this.#page + this.#size);
     this.#producerPages = null;
     if (this.#consumerPage) munmap(this.#consumerPage, this.#page);
     this.#consumerPage = null;
