@@ -89,6 +89,12 @@ const LIBBPF_SYMBOLS = {
   bpf_map__name: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts) */
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int bpf_prog_load(enum bpf_prog_type type, const char *name, const char *license,
+   *  const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts) */
+  bpf_prog_load: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
   /** int bpf_iter_create(int link_fd) */
   bpf_iter_create: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -290,6 +296,33 @@ function objectId(fd: number, what: string): number {
   const ret = bpf().bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer));
   if (ret < 0) throw new BpfError(`Cannot get the id of ${what}`, errno() || -ret);
   return new DataView(info.buffer).getUint32(4, true);
+}
+
+/** `enum bpf_prog_type`: BPF_PROG_TYPE_LSM. */
+export const BPF_PROG_TYPE_LSM = 29;
+/** `enum bpf_attach_type`: BPF_LSM_MAC. */
+export const BPF_LSM_MAC = 27;
+
+/**
+ * Asks the kernel to load the smallest program (`r0 = 0; exit`, GPL) of `type` for `expectedAttachType`, with no
+ * object, no BTF and no attach target, and closes it at once: no kernel BTF is parsed (libbpf's object load
+ * reads and copies all of it, ~5 MB twice, for any program that needs an attach target). Returns 0 when it
+ * loaded, else the errno. Which errno tells what the kernel would say to a real program: a target is needed
+ * (EINVAL from the verifier) comes after the capability and security checks (EPERM), so an EPERM here is the
+ * one a real program of this type gets.
+ */
+export function probeProgramLoad(type: number, expectedAttachType: number): number {
+  // struct bpf_insn { u8 code; u8 dst_reg:4, src_reg:4; s16 off; s32 imm; }: mov64 r0, 0 (0xb7); exit (0x95).
+  const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  // struct bpf_prog_load_opts up to expected_attach_type: { size_t sz; int attempts; u32 expected_attach_type; }
+  const opts = new Uint8Array(16);
+  const view = new DataView(opts.buffer);
+  view.setBigUint64(0, BigInt(opts.length), true);
+  view.setUint32(12, expectedAttachType, true);
+  const fd = bpf().bpf_prog_load(type, cstr("x00_probe"), cstr("GPL"), insns, 2n, opts);
+  if (fd < 0) return -fd;
+  close(fd);
+  return 0;
 }
 
 /** A BPF program of an object. Valid as long as its object is open. */

@@ -9,7 +9,7 @@ import { NATIVE_LIBRARIES, readBpfObject } from "../../src/assets/mod.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("readBpfObject() returns the ELF image of every shipped object", async () => {
-  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor", "lsm_probe"] as const) {
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
     const image = await readBpfObject(name);
     assert.deepEqual([...image.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], name);
   }
@@ -59,7 +59,7 @@ Deno.test("libbpf loads from the embedded copy (memfd) when the build carries on
 
 Deno.test("every BPF object declares a GPL-compatible license (GPL-only helpers are refused otherwise)", async () => {
   const { readDataSymbols } = await import("../../src/protect/elf_symbols.ts");
-  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor", "lsm_probe"] as const) {
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
     const image = await readBpfObject(name);
     const license = readDataSymbols(image).get("LICENSE");
     assert.equal(license?.section, "license", `${name} has no license section`);
