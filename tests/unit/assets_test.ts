@@ -25,6 +25,16 @@ Deno.test("scripts/compile.sh embeds exactly the directories the asset module re
   for (const lib of NATIVE_LIBRARIES) assert.ok(script.includes(lib), lib);
 });
 
+Deno.test("scripts/compile.sh includes every module mod.ts imports by a computed specifier", async () => {
+  const script = await Deno.readTextFile(`${ROOT}scripts/compile.sh`);
+  const { LAZY_MODULES } = await import("../../mod.ts");
+  for (const m of LAZY_MODULES) assert.ok(script.includes(`--include ${m.slice(2)}`), m);
+  // ... and mod.ts imports nothing else of X00's by import() except the inspector check, which stays static.
+  const mod = await Deno.readTextFile(`${ROOT}mod.ts`);
+  const literal = [...mod.matchAll(/await import\("([^"]+)"\)/g)].map((m) => m[1]);
+  assert.deepEqual(literal, ["./src/hardening/inspector_signal.ts"]);
+});
+
 Deno.test("libbpf loads from the embedded copy (memfd) when the build carries one, else from the system", async () => {
   const prep = await new Deno.Command("bash", {
     args: [`${ROOT}scripts/compile.sh`, "--prepare-only"],
