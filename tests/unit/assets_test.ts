@@ -25,10 +25,13 @@ Deno.test("scripts/compile.sh embeds exactly the directories the asset module re
   for (const lib of NATIVE_LIBRARIES) assert.ok(script.includes(lib), lib);
 });
 
-Deno.test("scripts/compile.sh includes every module mod.ts imports by a computed specifier", async () => {
+Deno.test("scripts/compile.sh includes every module imported by a computed specifier", async () => {
   const script = await Deno.readTextFile(`${ROOT}scripts/compile.sh`);
   const { LAZY_MODULES } = await import("../../mod.ts");
   for (const m of LAZY_MODULES) assert.ok(script.includes(`--include ${m.slice(2)}`), m);
+  const { VAULT_MODULE } = await import("../../src/cli/run.ts");
+  assert.equal(VAULT_MODULE, "../secrets/vault/mod.ts");
+  assert.ok(script.includes("--include src/secrets/vault/mod.ts"));
   // ... and mod.ts imports nothing else of X00's by import() except the inspector check, which stays static.
   const mod = await Deno.readTextFile(`${ROOT}mod.ts`);
   const literal = [...mod.matchAll(/await import\("([^"]+)"\)/g)].map((m) => m[1]);
