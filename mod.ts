@@ -7,10 +7,28 @@
  * `x00 run` (src/cli/run_args.ts) go without loading the command-line parser, and the parser (src/cli/main.ts,
  * src/cli/args.ts) loads each command's modules when it runs.
  *
+ * The command modules are imported through {@linkcode load}, by a specifier Deno does not analyze: `deno run`
+ * reads, hashes and looks up every module reachable from the main module before it runs a line, string-literal
+ * `import()`s included, so `x00 --version` paid for all of X00 and yaml (~90 modules, ~19 ms over both processes of
+ * the re-execution). `deno compile` does not see them either: scripts/compile.sh names each with `--include`
+ * (tests/unit/assets_test.ts checks that it does).
+ *
  * @module
  */
 import { parseRunArgs } from "./src/cli/run_args.ts";
 import { VERSION } from "./src/version.ts";
+
+/** X00's modules that `mod.ts` imports by {@linkcode load} (each one `--include`d by scripts/compile.sh). */
+export const LAZY_MODULES = [
+  "./src/cli/run_entry.ts",
+  "./src/cli/failure.ts",
+  "./src/cli/main.ts",
+] as const;
+
+/** Imports one of {@linkcode LAZY_MODULES} (typed by the caller) without Deno loading it before start-up. */
+function load<T>(path: (typeof LAZY_MODULES)[number]): Promise<T> {
+  return import(new URL(path, import.meta.url).href);
+}
 
 /** Runs the CLI with `args`; returns the exit code. Never throws. */
 export async function main(args: string[]): Promise<number> {
@@ -23,15 +41,19 @@ export async function main(args: string[]): Promise<number> {
   // about it (help, errors) is the parser's.
   const run = parseRunArgs(args);
   if (run) {
-    const { runRunCommand } = await import("./src/cli/run_entry.ts");
-    const { reportFailure } = await import("./src/cli/failure.ts");
+    const { runRunCommand } = await load<typeof import("./src/cli/run_entry.ts")>(
+      "./src/cli/run_entry.ts",
+    );
+    const { reportFailure } = await load<typeof import("./src/cli/failure.ts")>(
+      "./src/cli/failure.ts",
+    );
     try {
       return await runRunCommand(run);
     } catch (e) {
       return reportFailure(e, run.verbose);
     }
   }
-  const cli = await import("./src/cli/main.ts");
+  const cli = await load<typeof import("./src/cli/main.ts")>("./src/cli/main.ts");
   return await cli.main(args);
 }
 

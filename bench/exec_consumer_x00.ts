@@ -16,8 +16,7 @@
  *
  * @module
  */
-import { RingBuffer } from "../src/protect/libbpf.ts";
-import { epollWait } from "../ffi/libc.ts";
+import { close, epollAddReadable, epollCreate, epollWait } from "../ffi/libc.ts";
 import { decodeExecEvent } from "../src/events/exec_event.ts";
 import { JsonLinesSink } from "../src/events/sink.ts";
 import { EventLoop } from "../src/protect/event_loop.ts";
@@ -131,12 +130,12 @@ async function batched(
   sink: JsonLinesSink,
   batchMs: number,
 ): Promise<void> {
-  // A second ring_buffer over the same map only to own an epoll descriptor; records are consumed by `loop`.
-  const waiter = new RingBuffer();
-  waiter.add(monitor.object.map("events"), () => {});
+  // An epoll descriptor of its own over the same map; records are consumed by `loop`.
+  const waiter = epollCreate();
   try {
+    epollAddReadable(waiter, monitor.object.map("events").fd);
     while (!signal.aborted) {
-      if (await epollWait(waiter.epollFd, 100) > 0) {
+      if (await epollWait(waiter, 100) > 0) {
         await new Promise((resolve) => setTimeout(resolve, batchMs));
       }
       loop.drain();
@@ -144,7 +143,7 @@ async function batched(
     }
     loop.drain();
   } finally {
-    waiter.free();
+    close(waiter);
   }
 }
 

@@ -10,6 +10,9 @@
  * @module
  */
 import {
+  close,
+  epollAddReadable,
+  epollCreate,
   errno,
   formatVaList,
   memfdCreate,
@@ -86,18 +89,14 @@ const LIBBPF_SYMBOLS = {
   bpf_map__name: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts) */
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int bpf_prog_load(enum bpf_prog_type type, const char *name, const char *license,
+   *  const struct bpf_insn *insns, size_t insn_cnt, struct bpf_prog_load_opts *opts) */
+  bpf_prog_load: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
   /** int bpf_iter_create(int link_fd) */
   bpf_iter_create: { parameters: ["i32"], result: "i32" },
-  /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn cb, void *ctx, const void *opts) */
-  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  /** int ring_buffer__add(struct ring_buffer *rb, int map_fd, ring_buffer_sample_fn cb, void *ctx) */
-  ring_buffer__add: { parameters: ["pointer", "i32", "function", "pointer"], result: "i32" },
-  /** int ring_buffer__consume(struct ring_buffer *rb) */
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  /** int ring_buffer__epoll_fd(const struct ring_buffer *rb) */
-  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
-  /** void ring_buffer__free(struct ring_buffer *rb) */
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
@@ -206,7 +205,6 @@ export function parseVerifierLog(log: string): { program: string; reason: string
 let lib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS> | undefined;
 let logLines: string[] = [];
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
-const SAMPLE_FN = { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const;
 /** Callbacks handed to libbpf for the life of the process. */
 const keepAlive: Deno.UnsafeCallback<typeof PRINT_FN>[] = [];
 
@@ -298,6 +296,33 @@ function objectId(fd: number, what: string): number {
   const ret = bpf().bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer));
   if (ret < 0) throw new BpfError(`Cannot get the id of ${what}`, errno() || -ret);
   return new DataView(info.buffer).getUint32(4, true);
+}
+
+/** `enum bpf_prog_type`: BPF_PROG_TYPE_LSM. */
+export const BPF_PROG_TYPE_LSM = 29;
+/** `enum bpf_attach_type`: BPF_LSM_MAC. */
+export const BPF_LSM_MAC = 27;
+
+/**
+ * Asks the kernel to load the smallest program (`r0 = 0; exit`, GPL) of `type` for `expectedAttachType`, with no
+ * object, no BTF and no attach target, and closes it at once: no kernel BTF is parsed (libbpf's object load
+ * reads and copies all of it, ~5 MB twice, for any program that needs an attach target). Returns 0 when it
+ * loaded, else the errno. Which errno tells what the kernel would say to a real program: a target is needed
+ * (EINVAL from the verifier) comes after the capability and security checks (EPERM), so an EPERM here is the
+ * one a real program of this type gets.
+ */
+export function probeProgramLoad(type: number, expectedAttachType: number): number {
+  // struct bpf_insn { u8 code; u8 dst_reg:4, src_reg:4; s16 off; s32 imm; }: mov64 r0, 0 (0xb7); exit (0x95).
+  const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  // struct bpf_prog_load_opts up to expected_attach_type: { size_t sz; int attempts; u32 expected_attach_type; }
+  const opts = new Uint8Array(16);
+  const view = new DataView(opts.buffer);
+  view.setBigUint64(0, BigInt(opts.length), true);
+  view.setUint32(12, expectedAttachType, true);
+  const fd = bpf().bpf_prog_load(type, cstr("x00_probe"), cstr("GPL"), insns, 2n, opts);
+  if (fd < 0) return -fd;
+  close(fd);
+  return 0;
 }
 
 /** A BPF program of an object. Valid as long as its object is open. */
@@ -576,34 +601,26 @@ export class BpfObject {
 export type RingBufferHandler = (data: Uint8Array) => void;
 
 /**
- * Consumes one or more ring buffer maps without blocking Deno's event loop: `poll()` waits on the ring buffers'
- * epoll descriptor on a worker thread, then consumes synchronously (handlers run on the main thread).
+ * Consumes one or more ring buffer maps without blocking Deno's event loop: the caller waits on
+ * {@linkcode RingBuffer.epollFd} (on a worker thread), then consumes synchronously (handlers run on the main
+ * thread).
+ *
+ * Records are read by {@linkcode RingReader}, in JavaScript, without libbpf's `ring_buffer` (whose C-to-JavaScript
+ * callback per record cost more than decoding the record: bench/RESULTS.md, section a). Not creating libbpf's
+ * `ring_buffer` at all also saves its own mapping of each buffer: the kernel maps all of a ring buffer's pages at
+ * mmap time, so every mapping counts its full size in the process's RSS.
  */
 export class RingBuffer {
-  #ptr: Deno.PointerObject | null = null;
-  #callbacks: Deno.UnsafeCallback<typeof SAMPLE_FN>[] = [];
+  #epollFd = -1;
   #readers: RingReader[] = [];
   #error: unknown;
 
   /** Adds a ring buffer map with its handler. */
   add(map: BpfMap, handler: RingBufferHandler): void {
-    // libbpf's ring_buffer only provides the epoll descriptor: records are read by RingReader, in JavaScript,
-    // without a C-to-JavaScript callback per record (which cost more than decoding the record: bench/RESULTS.md,
-    // section a). Its callback is never called, since ring_buffer__consume/poll never are.
-    const cb = new Deno.UnsafeCallback(SAMPLE_FN, () => 0);
-    this.#callbacks.push(cb);
     const reader = new RingReader(map, handler, (e) => this.#error ??= e);
     try {
-      if (this.#ptr === null) {
-        const p = bpf().ring_buffer__new(map.fd, cb.pointer, null, null);
-        if (p === null) throw new BpfError(`Cannot create ring buffer for ${map.name}`, errno());
-        this.#ptr = p;
-      } else {
-        check(
-          `Cannot add ring buffer ${map.name}`,
-          bpf().ring_buffer__add(this.#ptr, map.fd, cb.pointer, null),
-        );
-      }
+      if (this.#epollFd < 0) this.#epollFd = epollCreate();
+      epollAddReadable(this.#epollFd, map.fd);
     } catch (e) {
       reader.free();
       throw e;
@@ -613,8 +630,8 @@ export class RingBuffer {
 
   /** The epoll descriptor that becomes readable when records are waiting. */
   get epollFd(): number {
-    if (!this.#ptr) throw new Error("ring buffer has no maps");
-    return bpf().ring_buffer__epoll_fd(this.#ptr);
+    if (this.#epollFd < 0) throw new Error("ring buffer has no maps");
+    return this.#epollFd;
   }
 
   /** The largest share of its ring's size that one ring buffer map had waiting in the last consume() (0 to 1). */
@@ -626,7 +643,6 @@ export class RingBuffer {
 
   /** Consumes every waiting record now; returns how many. */
   consume(): number {
-    if (!this.#ptr) return 0;
     let n = 0;
     for (const r of this.#readers) n += r.consume();
     if (this.#error !== undefined) {
@@ -637,14 +653,12 @@ export class RingBuffer {
     return n;
   }
 
-  /** Frees the ring buffer and its callbacks. Idempotent. */
+  /** Frees the epoll descriptor and unmaps the buffers. Idempotent. */
   free(): void {
-    if (this.#ptr) bpf().ring_buffer__free(this.#ptr);
-    this.#ptr = null;
+    if (this.#epollFd >= 0) close(this.#epollFd);
+    this.#epollFd = -1;
     for (const r of this.#readers) r.free();
     this.#readers = [];
-    for (const cb of this.#callbacks) cb.close();
-    this.#callbacks = [];
   }
 }
 
@@ -655,9 +669,10 @@ const RINGBUF_HDR_SZ = 8;
 
 /**
  * The consumer side of one BPF ring buffer map, in JavaScript: what libbpf's ringbuf_process_ring does, over the
- * map's pages mapped as libbpf maps them (the consumer position read-write; the producer position and the data,
- * mapped twice in a row so that no record wraps, read-only). Each record is copied into a reused buffer and handed
- * to the handler.
+ * map's pages: the consumer position read-write; the producer position and the data, read-only. libbpf maps the
+ * data twice in a row so that no record wraps; this maps it once (half the RSS: the kernel maps every page at mmap
+ * time) and copies a record that wraps in two parts. Headers never wrap (8 bytes at 8-byte offsets). Each record
+ * is copied into a reused buffer and handed to the handler.
  */
 class RingReader {
   readonly #handler: RingBufferHandler;
@@ -685,12 +700,12 @@ class RingReader {
       Deno.UnsafePointerView.getArrayBuffer(this.#consumerPage, 8),
     );
     try {
-      const length = this.#page + 2 * this.#size;
+      const length = this.#page + this.#size;
       this.#producerPages = mmapShared(fd, length, this.#page, false);
       const all = Deno.UnsafePointerView.getArrayBuffer(this.#producerPages, length);
       this.#producerPos = new BigUint64Array(all, 0, 1);
-      this.#data = new Uint8Array(all, this.#page, 2 * this.#size);
-      this.#header = new Int32Array(all, this.#page, (2 * this.#size) / 4);
+      this.#data = new Uint8Array(all, this.#page, this.#size);
+      this.#header = new Int32Array(all, this.#page, this.#size / 4);
       this.#mask = BigInt(this.#size - 1);
     } catch (e) {
       this.free();
@@ -705,6 +720,7 @@ class RingReader {
   consume(): number {
     this.lastFill = 0;
     if (this.#producerPages === null) return 0;
+    const size = this.#size;
     let n = 0;
     const first = Atomics.load(this.#consumerPos, 0);
     let cons = first;
@@ -714,11 +730,10 @@ class RingReader {
         this.lastFill = Number(cons - first) / this.#size;
         return n;
       }
-      // Offsets within the double mapping: a record that starts near the end continues in the second copy.
       let off = Number(cons & this.#mask);
-      const end = off + Number(prod - cons);
+      let left = Number(prod - cons);
       let busy = false;
-      while (off < end) {
+      while (left > 0) {
         const len = Atomics.load(this.#header, off >> 2) >>> 0;
         if (len & RINGBUF_BUSY_BIT) {
           busy = true;
@@ -727,10 +742,11 @@ class RingReader {
         const sample = len & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT) & 0xffffffff;
         const step = Math.ceil((sample + RINGBUF_HDR_SZ) / 8) * 8;
         if ((len & RINGBUF_DISCARD_BIT) === 0) {
-          this.#deliver(off + RINGBUF_HDR_SZ, sample >>> 0);
+          this.#deliver((off + RINGBUF_HDR_SZ) % size, sample >>> 0);
           n++;
         }
-        off += step;
+        off = (off + step) % size;
+        left -= step;
         cons += BigInt(step);
         Atomics.store(this.#consumerPos, 0, cons);
       }
@@ -751,7 +767,13 @@ class RingReader {
       view = this.#scratch.subarray(0, length);
       this.#views.set(length, view);
     }
-    view.set(this.#data.subarray(start, start + length));
+    const first = this.#size - start;
+    if (length <= first) view.set(this.#data.subarray(start, start + length));
+    else {
+      // The record wraps around the end of the buffer.
+      view.set(this.#data.subarray(start), 0);
+      view.set(this.#data.subarray(0, length - first), first);
+    }
     try {
       this.#handler(view);
     } catch (e) {
@@ -761,7 +783,7 @@ class RingReader {
 
   /** Unmaps the pages. Idempotent. */
   free(): void {
-    if (this.#producerPages) munmap(this.#producerPages, this.#page + 2 * this.#size);
+    if (this.#producerPages) munmap(this.#producerPages, this.#page + this.#size);
     this.#producerPages = null;
     if (this.#consumerPage) munmap(this.#consumerPage, this.#page);
     this.#consumerPage = null;

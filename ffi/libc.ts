@@ -17,6 +17,10 @@ const LIBC_SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count) */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int epoll_create1(int flags) */
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) */
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout) — blocks */
   epoll_wait: {
     parameters: ["i32", "buffer", "i32", "i32"],
@@ -236,6 +240,21 @@ let sink = 0;
 /** Uses a buffer after an asynchronous FFI call so it cannot be collected while the call runs. */
 function keepAlive(buf: Uint8Array): void {
   sink ^= buf[0] ?? 0;
+}
+
+/** A new epoll descriptor (close-on-exec); close it with {@linkcode close}. */
+export function epollCreate(): number {
+  const EPOLL_CLOEXEC = 0o2000000;
+  return check("epoll_create1", libc().epoll_create1(EPOLL_CLOEXEC));
+}
+
+/** Adds `fd` to the epoll descriptor `epfd`, waiting for it to become readable (EPOLLIN). */
+export function epollAddReadable(epfd: number, fd: number): void {
+  const EPOLL_CTL_ADD = 1, EPOLLIN = 1;
+  // struct epoll_event { u32 events; u64 data; }: 12 bytes packed on x86_64, 16 on aarch64; data unused (0).
+  const event = new Uint8Array(16);
+  new DataView(event.buffer).setUint32(0, EPOLLIN, true);
+  check("epoll_ctl", libc().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, event));
 }
 
 /**

@@ -3,6 +3,8 @@
 # libz, copied from this machine into build/native/) embedded. At run time the libraries are loaded from memfds,
 # so the binary needs nothing but glibc on the target host.
 #   scripts/compile.sh [--target x86_64-unknown-linux-gnu] [--output build/x00] [--prepare-only]
+# mod.ts imports the command modules, and src/cli/run.ts the Vault side, by specifiers Deno does not analyze
+# (LAZY_MODULES, VAULT_MODULE): each is named here.
 # `deno compile` downloads its `denort` runtime unless DENORT_BIN points to one (release machines set it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +34,7 @@ echo "native libraries: $(ls build/native | tr '\n' ' ')"
 
 deno compile --allow-all --no-check=remote --target "$target" \
   --include bpf/objects --include build/native \
+  --include src/cli/run_entry.ts --include src/cli/failure.ts --include src/cli/main.ts \
+  --include src/secrets/vault/mod.ts \
   --output "$out" mod.ts
 echo "built $out"

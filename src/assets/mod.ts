@@ -11,8 +11,7 @@
 export type BpfObjectName =
   | "exec_monitor"
   | "lsm_file_protect"
-  | "access_monitor"
-  | "lsm_probe";
+  | "access_monitor";
 
 /** The URL of an embedded BPF object. */
 export function bpfObjectUrl(name: BpfObjectName): URL {

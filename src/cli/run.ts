@@ -42,6 +42,9 @@ import { requireBpf } from "./privileges.ts";
  * the secret memfds). */
 const LINK_FD_BASE = 100;
 
+/** The Vault side of `x00 run`, imported only for a policy with a Vault secret (relative to this module). */
+export const VAULT_MODULE = "../secrets/vault/mod.ts";
+
 /** Variables of X00's own environment that never reach the workload (credentials X00 uses itself). */
 export const WITHHELD_VARS = ["VAULT_TOKEN", "X00_VAULT_TOKEN"];
 
@@ -84,7 +87,11 @@ async function defaultVault(
   mode: Mode,
   log: (line: string) => void,
 ): Promise<VaultSources | undefined> {
-  const { createVaultSources } = await import("../secrets/vault/mod.ts");
+  // By a specifier Deno does not analyze, so that `deno run` does not read the Vault client's ~25 modules at the
+  // start of every `x00 run` (as for mod.ts's LAZY_MODULES; scripts/compile.sh `--include`s it).
+  const { createVaultSources }: typeof import("../secrets/vault/mod.ts") = await import(
+    new URL(VAULT_MODULE, import.meta.url).href
+  );
   return await createVaultSources(policy, {
     env,
     mode,

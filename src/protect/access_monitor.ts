@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BpfError } from "./libbpf.ts";
+import { BPF_LSM_MAC, BPF_PROG_TYPE_LSM, BpfError, probeProgramLoad } from "./libbpf.ts";
 import { X00Error } from "../errors.ts";
 import type { ClientIdentity } from "../agent/authorize.ts";
 import { LoadedObject } from "./loaded_object.ts";
@@ -90,23 +90,17 @@ export const lsmRodata = (o: AccessMonitorOptions): Record<string, boolean | num
 });
 
 /**
- * The cheap check before the full BPF-LSM load: loads bpf/lsm_probe.bpf.c, one empty `lsm/file_open` program (a
- * hook lsm_file_protect also has). A kernel that refuses it with EPERM refuses lsm_file_protect the same way, so
+ * The cheap check before the full BPF-LSM load: asks the kernel to load the smallest `lsm` program, without an
+ * object or BTF (ffi/libbpf.ts's `probeProgramLoad`). A kernel that refuses it with EPERM refuses
+ * lsm_file_protect the same way (the capability and security checks come before the program is looked at), so
  * this throws the error that load would have thrown and the caller falls back without paying for the full object
- * (~50-130 ms). Any other outcome (loaded, or another error) leaves the decision to the full load, as before. On a
- * kernel that runs BPF-LSM the probe costs one more parse of the kernel BTF (~10-20 ms): only audit mode pays it.
+ * (~50-130 ms). Any other outcome (on a kernel that runs BPF-LSM: EINVAL, since the probe names no hook) leaves
+ * the decision to the full load. It parses no kernel BTF, so it costs well under a millisecond and no memory.
  */
-async function probeLsm(): Promise<void> {
-  let probe: LoadedObject;
-  try {
-    probe = await LoadedObject.load("lsm_probe");
-  } catch (e) {
-    if (e instanceof BpfError && e.errno === EPERM) {
-      throw new BpfError("Cannot load BPF object lsm_file_protect", EPERM, e.log, { cause: e });
-    }
-    return;
+function probeLsm(): void {
+  if (probeProgramLoad(BPF_PROG_TYPE_LSM, BPF_LSM_MAC) === EPERM) {
+    throw new BpfError("Cannot load BPF object lsm_file_protect", EPERM);
   }
-  probe.close();
 }
 
 const EPERM = 1;
@@ -142,7 +136,7 @@ export class AccessMonitor {
     let lsm: LoadedObject | undefined;
     try {
       // Only where the fallback may follow: enforce mode keeps a single load on kernels with BPF-LSM.
-      if (options.allowFallback && !options.enforce) await probeLsm();
+      if (options.allowFallback && !options.enforce) probeLsm();
       lsm = await LoadedObject.load("lsm_file_protect", { rodata: lsmRodata(options) });
       // The allow-list is in place before the first program runs.
       const one = new Uint8Array([1]);

@@ -1,6 +1,6 @@
 /**
  * Drains ring buffers without blocking Deno's event loop: a `nonblocking` epoll_wait on a worker thread, then a
- * synchronous `ring_buffer__consume` whose callbacks run on the main thread.
+ * synchronous consume (ffi/libbpf.ts's `RingBuffer`) whose handlers run on the main thread.
  *
  * @module
  */

@@ -349,3 +349,22 @@ Deno.test("fallback limit: a ptrace target is the pid number in the caller's pid
     assert.equal(e.target?.cgroup_id, "0", "the fallback has no target task for syscalls");
   });
 });
+
+Deno.test("the BTF-free LSM probe gets EPERM exactly where the full lsm_file_protect load does", async () => {
+  requireRoot();
+  const { BPF_LSM_MAC, BPF_PROG_TYPE_LSM, BpfError, probeProgramLoad } = await import(
+    "../../src/protect/libbpf.ts"
+  );
+  const { LoadedObject } = await import("../../src/protect/loaded_object.ts");
+  const EPERM = 1, EINVAL = 22;
+  const probe = probeProgramLoad(BPF_PROG_TYPE_LSM, BPF_LSM_MAC);
+  let full = 0;
+  try {
+    (await LoadedObject.load("lsm_file_protect")).close();
+  } catch (e) {
+    assert.ok(e instanceof BpfError, String(e));
+    full = e.errno;
+  }
+  if (full === EPERM) assert.equal(probe, EPERM);
+  else assert.equal(probe, EINVAL, "a kernel that takes LSM programs wants a hook (attach_btf_id)");
+});

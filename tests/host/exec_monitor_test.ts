@@ -181,6 +181,32 @@ Deno.test("ExecMonitor reads lost_events as 0 for a small run of 200 execs", asy
   });
 });
 
+Deno.test("ExecMonitor's records that wrap around the end of a small ring buffer arrive whole", async () => {
+  // 16 KiB holds a few dozen exec records: 120 of varied sizes wrap around its end many times, at many offsets
+  // (the reader maps the data once and copies a wrapping record in two parts).
+  await withMonitor({ ringBufferBytes: 16384 }, async (events, monitor) => {
+    const tag = marker();
+    const expected: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const arg = `${tag}-${i}-${"x".repeat((i * 37) % 200)}`;
+      expected.push(arg);
+      assert.equal((await runCommand("/bin/true", [arg])).code, 0);
+    }
+    await events.waitFor(
+      (e) => e.type === "exec" && e.args[1] === expected.at(-1),
+      { what: "the last exec" },
+    );
+    const seen = events.filter((e) =>
+      e.type === "exec" && (e.args[1] ?? "").startsWith(`${tag}-`)
+    ) as ExecEvent[];
+    for (const e of seen) {
+      assert.equal(e.filename, "/bin/true");
+      assert.ok(expected.includes(e.args[1]!), `a record read whole: ${JSON.stringify(e.args)}`);
+    }
+    if (monitor.lostEvents() === 0n) assert.deepEqual(seen.map((e) => e.args[1]), expected);
+  });
+});
+
 Deno.test("ExecMonitor.close() leaves no BPF descriptor behind", async () => {
   requireRoot();
   const before = bpfDescriptors();

@@ -9,7 +9,7 @@ import { NATIVE_LIBRARIES, readBpfObject } from "../../src/assets/mod.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("readBpfObject() returns the ELF image of every shipped object", async () => {
-  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor", "lsm_probe"] as const) {
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
     const image = await readBpfObject(name);
     assert.deepEqual([...image.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], name);
   }
@@ -23,6 +23,19 @@ Deno.test("scripts/compile.sh embeds exactly the directories the asset module re
   assert.match(assets, /\.\.\/\.\.\/bpf\/objects\//);
   assert.match(assets, /\.\.\/\.\.\/build\/native\//);
   for (const lib of NATIVE_LIBRARIES) assert.ok(script.includes(lib), lib);
+});
+
+Deno.test("scripts/compile.sh includes every module imported by a computed specifier", async () => {
+  const script = await Deno.readTextFile(`${ROOT}scripts/compile.sh`);
+  const { LAZY_MODULES } = await import("../../mod.ts");
+  for (const m of LAZY_MODULES) assert.ok(script.includes(`--include ${m.slice(2)}`), m);
+  const { VAULT_MODULE } = await import("../../src/cli/run.ts");
+  assert.equal(VAULT_MODULE, "../secrets/vault/mod.ts");
+  assert.ok(script.includes("--include src/secrets/vault/mod.ts"));
+  // ... and mod.ts imports nothing else of X00's by import() except the inspector check, which stays static.
+  const mod = await Deno.readTextFile(`${ROOT}mod.ts`);
+  const literal = [...mod.matchAll(/await import\("([^"]+)"\)/g)].map((m) => m[1]);
+  assert.deepEqual(literal, ["./src/hardening/inspector_signal.ts"]);
 });
 
 Deno.test("libbpf loads from the embedded copy (memfd) when the build carries one, else from the system", async () => {
@@ -59,7 +72,7 @@ Deno.test("libbpf loads from the embedded copy (memfd) when the build carries on
 
 Deno.test("every BPF object declares a GPL-compatible license (GPL-only helpers are refused otherwise)", async () => {
   const { readDataSymbols } = await import("../../src/protect/elf_symbols.ts");
-  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor", "lsm_probe"] as const) {
+  for (const name of ["exec_monitor", "lsm_file_protect", "access_monitor"] as const) {
     const image = await readBpfObject(name);
     const license = readDataSymbols(image).get("LICENSE");
     assert.equal(license?.section, "license", `${name} has no license section`);
