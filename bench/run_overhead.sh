@@ -28,7 +28,10 @@ STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 RAW=$OUT/host-$STAMP.log
 HF=$OUT/host-$STAMP.hyperfine.json
 MD=$OUT/host-$STAMP.md
-DENO_RUN=(deno run --allow-all --no-check --cached-only)
+# X00 as it ships: with the runtime flags of scripts/runtime_flags.sh (an empty script does not notice them).
+# shellcheck source=scripts/runtime_flags.sh
+source scripts/runtime_flags.sh
+DENO_RUN=(deno run --allow-all --no-check --cached-only "${X00_DENO_FLAGS[@]}")
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/x00-bench.XXXXXX)

@@ -59,8 +59,12 @@ export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs} BUILDAH_ISOLATION=chroot
 ctr=$(buildah from scratch)
 trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 buildah copy --quiet "$ctr" "$RFS" / >/dev/null
+# shellcheck source=scripts/runtime_flags.sh
+source scripts/runtime_flags.sh
+entrypoint='"/usr/local/bin/deno","run","--allow-all","--cached-only","--no-check"'
+for flag in "${X00_DENO_FLAGS[@]}"; do entrypoint+=",\"$flag\""; done
 buildah config \
-  --entrypoint '["/usr/local/bin/deno","run","--allow-all","--cached-only","--no-check","/opt/x00/mod.ts"]' \
+  --entrypoint "[$entrypoint,\"/opt/x00/mod.ts\"]" \
   --cmd audit --env DENO_DIR=/opt/x00/deno_dir --env DENO_NO_UPDATE_CHECK=1 --env NO_COLOR=1 \
   --label org.opencontainers.image.title=x00 --label org.opencontainers.image.version=0.1.0 "$ctr"
 buildah commit --quiet "$ctr" "$TAG" >/dev/null

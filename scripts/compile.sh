@@ -32,7 +32,9 @@ done
 echo "native libraries: $(ls build/native | tr '\n' ' ')"
 [ "$prepare_only" = 1 ] && exit 0
 
-deno compile --allow-all --no-check=remote --target "$target" \
+# shellcheck source=scripts/runtime_flags.sh
+source scripts/runtime_flags.sh
+deno compile --allow-all --no-check=remote "${X00_DENO_FLAGS[@]}" --target "$target" \
   --include bpf/objects --include build/native \
   --include src/cli/run_entry.ts --include src/cli/failure.ts --include src/cli/main.ts \
   --include src/secrets/vault/mod.ts \

@@ -16,8 +16,8 @@ function bpfLog(e: unknown): string | undefined {
 }
 
 /**
- * Prints `e` as the CLI does and returns the exit code. `verbose` (`--verbose`) or `X00_DEBUG` add everything
- * libbpf logged (the whole verifier log).
+ * Prints `e` as the CLI does and returns the exit code. `verbose` (`--verbose`) or `X00_DEBUG` add what libbpf
+ * logged: its warnings and the whole verifier log, and with `X00_DEBUG` its debug lines too (src/protect/libbpf.ts).
  */
 export function reportFailure(e: unknown, verbose: boolean): number {
   const log = verbose || Deno.env.get("X00_DEBUG") ? bpfLog(e) : undefined;

@@ -6,7 +6,8 @@
  */
 
 import { X00Error } from "../errors.ts";
-import { formatPolicyIssue, loadPolicy, PolicyError, policySchema } from "../policy/mod.ts";
+import { formatPolicyIssue, loadPolicy, PolicyError } from "../policy/mod.ts";
+import { policySchema } from "../policy/schema.ts";
 
 /**
  * Validates a policy file. Prints `FILE: ok (N secrets, mode MODE)` to stdout when it is valid; otherwise every

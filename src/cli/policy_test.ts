@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runPolicyCheck, runPolicySchema } from "./policy.ts";
-import { policySchema } from "../policy/mod.ts";
+import { policySchema } from "../policy/schema.ts";
 
 /** Runs `fn` with console.log/error captured. */
 async function capture<T>(fn: () => T | Promise<T>) {

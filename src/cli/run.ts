@@ -23,7 +23,8 @@ import {
   prepareDelivery,
   zeroSecret,
 } from "../secrets/mod.ts";
-// The Vault client (and the node:https and node:crypto it needs) is loaded only for a policy with a Vault secret.
+// The Vault client is loaded only for a policy with a Vault secret (it loads node:crypto only for a client
+// certificate, and node:https only for tls_server_name or tls_skip_verify).
 import type { VaultSourceEvent, VaultSources } from "../secrets/vault/mod.ts";
 import type { FetchedSecret, SecretSource } from "../secrets/source.ts";
 import {

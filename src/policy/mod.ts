@@ -1,6 +1,7 @@
 /**
- * The policy file: YAML -> validated, typed {@linkcode Policy}, with `FILE:LINE:COL` errors, and the JSON Schema
- * editors use. See `docs/policy.md` for the format.
+ * The policy file: YAML -> validated, typed {@linkcode Policy}, with `FILE:LINE:COL` errors. See `docs/policy.md`
+ * for the format. The JSON Schema editors use is `./schema.ts`'s `policySchema`, built when that module is imported:
+ * not here, so that loading a policy (the start of every `x00 run`) does not derive it.
  *
  * @example Usage
  * ```ts ignore
@@ -21,5 +22,4 @@
 export * from "./types.ts";
 export * from "./errors.ts";
 export { loadPolicy, MAX_POLICY_BYTES, parsePolicy } from "./load.ts";
-export { type JsonSchema, policySchema } from "./schema.ts";
 export { VAULT_DEFAULTS } from "./_check_sections.ts";

@@ -26,6 +26,8 @@ function x00LibbpfSource() {
 
 setLibbpfSource({
   resolve: x00LibbpfSource,
+  // With X00_DEBUG, errors carry libbpf's debug lines too (printed by --verbose or X00_DEBUG).
+  debugLog: Deno.env.get("X00_DEBUG") !== undefined,
   hint:
     "install it (Debian/Ubuntu: apt-get install libbpf1) or set X00_LIBBPF_PATH to the path of libbpf.so.1",
 });

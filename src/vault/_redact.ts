@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./_sha256.ts";
 
 /** Credential shapes: Vault tokens (`hvs.`/`hvb.`/`hvr.`, legacy `s.`/`b.`/`r.`, UUIDs), JWTs, PEM blocks. */
 const TOKEN_PATTERNS: RegExp[] = [
@@ -25,10 +25,6 @@ const MIN_PART_LENGTH = 16;
 
 /** A word of foreign text: split on whitespace, quotes, brackets and commas. */
 const WORD = /[^\s"'`,;()[\]{}<>]+/g;
-
-function sha256(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
-}
 
 /** Longest piece of foreign text kept in a message. */
 const MAX_FOREIGN_LENGTH = 200;
@@ -66,7 +62,7 @@ export class Redactor {
       const oldest = this.#valueHashes.values().next().value;
       if (oldest !== undefined) this.#valueHashes.delete(oldest);
     }
-    this.#valueHashes.add(sha256(value));
+    this.#valueHashes.add(sha256Hex(value));
   }
 
   /** Returns `text` without known credentials, token-shaped strings or control characters, cut to 200 chars. */
@@ -76,7 +72,7 @@ export class Redactor {
     if (this.#valueHashes.size > 0) {
       out = out.replace(
         WORD,
-        (w) => w.length >= 6 && this.#valueHashes.has(sha256(w)) ? "[redacted]" : w,
+        (w) => w.length >= 6 && this.#valueHashes.has(sha256Hex(w)) ? "[redacted]" : w,
       );
     }
     for (const re of TOKEN_PATTERNS) out = out.replace(re, "[redacted]");

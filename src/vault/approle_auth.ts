@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./_sha256.ts";
 import type { AuthMethod } from "./types.ts";
 import type { VaultRequester } from "./types.ts";
 import { VaultError } from "./errors.ts";
@@ -83,9 +83,9 @@ export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
         client.markSensitive(content!);
         if (wrappingPath === undefined) {
           secretId = content;
-        } else if (unwrappedFrom !== sha256(content!) || cachedSecretId === undefined) {
+        } else if (unwrappedFrom !== sha256Hex(content!) || cachedSecretId === undefined) {
           secretId = await unwrapSecretId(client, content!, wrappingPath, file, signal);
-          unwrappedFrom = sha256(content!);
+          unwrappedFrom = sha256Hex(content!);
         }
       }
       client.markSensitive(secretId!);
@@ -99,10 +99,6 @@ export function appRoleAuth(options: AppRoleAuthOptions): AuthMethod {
       }, signal);
     },
   };
-}
-
-function sha256(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
 }
 
 /**

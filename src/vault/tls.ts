@@ -6,7 +6,7 @@
  * @module
  */
 
-import { X509Certificate } from "node:crypto";
+import { readCertificate } from "./_x509.ts";
 import { VaultError } from "./errors.ts";
 import { describeFsError, readTextFile } from "./_fs.ts";
 
@@ -171,18 +171,18 @@ function checkUsable(cert: string, key: string, certPath: string, keyPath: strin
   client.close();
 }
 
+/** Refuses an expired or not yet valid client certificate with a message naming it. */
 function checkValidity(pem: string, path: string, now: Date): void {
-  let cert: X509Certificate;
+  let cert;
   try {
-    cert = new X509Certificate(pem);
+    cert = readCertificate(pem);
   } catch (err) {
     throw new VaultError(`Cannot parse client certificate file '${path}'`, {
       kind: "config",
       cause: err,
     });
   }
-  const notAfter = new Date(cert.validTo);
-  const notBefore = new Date(cert.validFrom);
+  const { notAfter, notBefore } = cert;
   if (notAfter.getTime() < now.getTime()) {
     throw new VaultError(
       `Cannot use client certificate '${path}' (${

@@ -15,7 +15,7 @@
  * @module
  */
 
-import https from "node:https";
+import type https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { VaultError } from "./errors.ts";
 import type { TlsMaterial } from "./tls.ts";
@@ -129,10 +129,16 @@ export class FetchTransport implements Transport {
   }
 }
 
+let nodeHttps: Promise<typeof https> | undefined;
+/** `node:https`, imported on first use: loading it (and Node compatibility) costs tens of ms of start-up. */
+function loadNodeHttps(): Promise<typeof https> {
+  return nodeHttps ??= import("node:https").then((m) => m.default);
+}
+
 /** The transport for `tls_server_name` overrides and `tls_skip_verify`, on `node:https`. */
 export class NodeTransport implements Transport {
   readonly kind = "node" as const;
-  #agent: https.Agent;
+  #agent: Promise<https.Agent>;
   #address: URL;
   #hasClientCert: boolean;
   #serverName: string;
@@ -153,11 +159,12 @@ export class NodeTransport implements Transport {
       agentOptions.cert = tls.clientCert;
       agentOptions.key = tls.clientKey;
     }
-    this.#agent = new https.Agent(agentOptions);
+    this.#agent = loadNodeHttps().then((h) => new h.Agent(agentOptions));
   }
 
-  request(req: TransportRequest): Promise<TransportResponse> {
-    return new Promise<TransportResponse>((resolve, reject) => {
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const [h, agent] = await Promise.all([loadNodeHttps(), this.#agent]);
+    return await new Promise<TransportResponse>((resolve, reject) => {
       if (req.signal.aborted) return reject(req.signal.reason);
       const fail = (err: unknown) => {
         if (req.signal.aborted) return reject(req.signal.reason);
@@ -169,10 +176,10 @@ export class NodeTransport implements Transport {
       };
       let r: ReturnType<typeof https.request>;
       try {
-        r = https.request(req.url, {
+        r = h.request(req.url, {
           method: req.method,
           headers: req.headers,
-          agent: this.#agent,
+          agent,
           signal: req.signal,
         }, onResponse);
       } catch (err) {
@@ -199,7 +206,7 @@ export class NodeTransport implements Transport {
   }
 
   close(): void {
-    this.#agent.destroy();
+    void this.#agent.then((a) => a.destroy());
   }
 }
 

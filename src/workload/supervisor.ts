@@ -9,13 +9,17 @@ import {
   readSignalFd,
   reapChildrenExcept,
   signalFd,
+  waitReadable,
   withSignalUnblocked,
 } from "../../ffi/libc.ts";
 import { inspectorSignalBlocked, SIGUSR1 } from "../hardening/inspector_signal.ts";
 import { spawnWithCredentials, type WorkloadCredentials } from "./credentials.ts";
 
-/** How often a blocked SIGUSR1 is looked for (it cannot wake the event loop: it is read from a signalfd). */
-const SIGUSR1_POLL_MS = 50;
+/**
+ * Longest single wait on the SIGUSR1 signalfd, in ms: a pending SIGUSR1 ends the wait at once, so this only bounds
+ * how long the descriptor outlives {@linkcode forwardSignals}'s stop function.
+ */
+const SIGUSR1_WAIT_MS = 250;
 
 /** Signals forwarded to the workload. */
 export const FORWARDED_SIGNALS: Deno.Signal[] = [
@@ -175,26 +179,36 @@ export function forwardSignals(
   // SIGUSR1 is blocked in every thread of x00 (so that Deno never opens its inspector on it): a listener would
   // never run. It is read from a signalfd instead. Where it is not blocked (x00's modules used in-process), a
   // listener is the only way.
-  let usr1Fd = -1;
-  let usr1Timer: ReturnType<typeof setInterval> | undefined;
-  if (inspectorSignalBlocked()) {
-    usr1Fd = signalFd([SIGUSR1]);
-    usr1Timer = setInterval(() => {
-      for (const _ of readSignalFd(usr1Fd)) deliver("SIGUSR1");
-    }, SIGUSR1_POLL_MS);
-    Deno.unrefTimer(Number(usr1Timer));
+  // A thread of Deno's pool waits on it (poll): a pending SIGUSR1 is forwarded at once, and no timer is needed
+  // (the first timer of a Deno process loads Node's timers module, ~10 ms of X00's start-up). The descriptor is
+  // closed by the waiting loop itself, after its last wait: never while a wait on it may still be in flight.
+  let forwarding = true;
+  const usr1 = inspectorSignalBlocked();
+  if (usr1) {
+    const fd = signalFd([SIGUSR1]);
+    void (async () => {
+      try {
+        while (forwarding) {
+          let ready = false;
+          try {
+            ready = await waitReadable(fd, SIGUSR1_WAIT_MS);
+          } catch {
+            // EINTR: wait again
+          }
+          if (ready && forwarding) { for (const _ of readSignalFd(fd)) deliver("SIGUSR1"); }
+        }
+      } finally {
+        close(fd);
+      }
+    })();
   }
-  const handlers = FORWARDED_SIGNALS.filter((sig) => sig !== "SIGUSR1" || usr1Fd < 0).map((sig) => {
+  const handlers = FORWARDED_SIGNALS.filter((sig) => sig !== "SIGUSR1" || !usr1).map((sig) => {
     const h = () => deliver(sig);
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
   return () => {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-    if (usr1Fd >= 0) {
-      clearInterval(usr1Timer);
-      close(usr1Fd);
-      usr1Fd = -1;
-    }
+    forwarding = false;
   };
 }

@@ -5,6 +5,7 @@
  * the image has no shell. Builds the root file system first when it is missing.
  */
 import assert from "node:assert/strict";
+import { runtimeFlags } from "../runtime_flags.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RFS = `${ROOT}build/image/rootfs`;
@@ -14,6 +15,7 @@ const ENTRYPOINT = [
   "--allow-all",
   "--cached-only",
   "--no-check",
+  ...runtimeFlags(), // scripts/build_image.sh puts them in the entrypoint
   "/opt/x00/mod.ts",
 ];
 

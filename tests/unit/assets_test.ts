@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { NATIVE_LIBRARIES, readBpfObject } from "../../src/assets/mod.ts";
+import { runtimeFlags } from "../runtime_flags.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -23,6 +24,18 @@ Deno.test("scripts/compile.sh embeds exactly the directories the asset module re
   assert.match(assets, /\.\.\/\.\.\/bpf\/objects\//);
   assert.match(assets, /\.\.\/\.\.\/build\/native\//);
   for (const lib of NATIVE_LIBRARIES) assert.ok(script.includes(lib), lib);
+});
+
+Deno.test("every way X00 is started as a product runs with the runtime flags of scripts/runtime_flags.sh", async () => {
+  const flags = runtimeFlags();
+  assert.deepEqual(flags, ["--v8-flags=--no-lazy"]);
+  const task = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.x00 as string;
+  assert.equal(task, `deno run --allow-all ${flags.join(" ")} mod.ts`);
+  for (const script of ["scripts/compile.sh", "scripts/build_image.sh"]) {
+    const text = await Deno.readTextFile(`${ROOT}${script}`);
+    assert.match(text, /^source scripts\/runtime_flags\.sh$/m, script);
+    assert.ok(text.includes('"${X00_DENO_FLAGS[@]}"'), script);
+  }
 });
 
 Deno.test("scripts/compile.sh includes every module imported by a computed specifier", async () => {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../vault/_sha256.ts";
 import { VaultSourceError, wrap } from "./errors.ts";
 import { X00Error } from "../../errors.ts";
 import type { SecretSpec, VaultSource } from "../../policy/types.ts";
@@ -422,8 +422,7 @@ export function digest(s: FetchedSecret): string {
     total.set(p, off);
     off += p.length;
   }
-  // node:crypto's synchronous hash: crypto.subtle.digest costs a thread-pool round trip per fetch.
-  const hex = createHash("sha256").update(total).digest("hex");
+  const hex = sha256Hex(total);
   total.fill(0);
   return hex;
 }
