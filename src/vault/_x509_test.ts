@@ -107,8 +107,8 @@ Deno.test("readCertificate reads the validity and subject that node:crypto reads
 });
 
 Deno.test("readCertificate refuses what is not a certificate with CertificateParseError, never another error", async () => {
-  const [{ pem }] = await certificates();
-  const body = pem!.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+  const pem = (await certificates())[0]!.pem;
+  const body = pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
   const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
   const wrap = (bytes: Uint8Array) =>
     `-----BEGIN CERTIFICATE-----\n${

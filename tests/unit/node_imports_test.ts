@@ -13,7 +13,9 @@ async function sources(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(`${ROOT}${dir}`)) {
     const rel = `${dir}/${e.name}`;
     if (e.isDirectory) out.push(...await sources(rel));
-    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts") && !rel.includes("/testdata/")) {
+    else if (
+      e.name.endsWith(".ts") && !e.name.endsWith("_test.ts") && !rel.includes("/testdata/")
+    ) {
       out.push(rel);
     }
   }
@@ -28,7 +30,9 @@ export function valueNodeImports(text: string): string[] {
 
 Deno.test("the static-import scan finds value imports and skips type-only ones", () => {
   assert.deepEqual(valueNodeImports('import https from "node:https";'), ["node:https"]);
-  assert.deepEqual(valueNodeImports('import {\n  createHash,\n} from "node:crypto";'), ["node:crypto"]);
+  assert.deepEqual(valueNodeImports('import {\n  createHash,\n} from "node:crypto";'), [
+    "node:crypto",
+  ]);
   assert.deepEqual(valueNodeImports('export { X } from "node:fs";'), ["node:fs"]);
   assert.deepEqual(valueNodeImports('import type https from "node:https";'), []);
   assert.deepEqual(valueNodeImports('const h = await import("node:https");'), []);
