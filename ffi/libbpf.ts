@@ -22,6 +22,7 @@ import {
   pageSize,
   writeAll,
 } from "./libc.ts";
+import { lazySymbols } from "./_symbols.ts";
 
 /** Symbol table of the libbpf functions X00 uses. */
 const LIBBPF_SYMBOLS = {
@@ -149,7 +150,7 @@ let sourceOptions: LibbpfSourceOptions = { resolve: () => ({ path: "libbpf.so.1"
  * ```
  */
 export function setLibbpfSource(options: LibbpfSourceOptions): void {
-  if (lib) throw new Error("libbpf is already loaded: choose its source before the first call");
+  if (handle) throw new Error("libbpf is already loaded: choose its source before the first call");
   sourceOptions = options;
 }
 
@@ -211,7 +212,9 @@ export function parseVerifierLog(log: string): { program: string; reason: string
   return { program: m[1]!, reason };
 }
 
-let lib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS> | undefined;
+let lib: Symbols | undefined;
+/** The library itself, opened without symbols (they are bound one by one: ffi/_symbols.ts). */
+let handle: Deno.DynamicLibrary<Record<string, never>> | undefined;
 let logLines: string[] = [];
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
 /** Callbacks handed to libbpf for the life of the process. */
@@ -247,14 +250,25 @@ function resolveLibbpf(source: LibbpfSource): { path: string; label: string } {
 function bpf(): Symbols {
   if (!lib) {
     let path = "libbpf.so.1";
+    let symbols: Symbols;
+    let major: number;
     try {
       const resolved = resolveLibbpf(sourceOptions.resolve());
       path = resolved.path;
       loadedFrom = resolved.label;
-      lib = Deno.dlopen(path, LIBBPF_SYMBOLS);
+      handle ??= Deno.dlopen(path, {});
+      symbols = lazySymbols(path, LIBBPF_SYMBOLS);
+      major = symbols.libbpf_major_version();
     } catch (cause) {
       throw new LibbpfNotFoundError(path, sourceOptions.hint ?? "", { cause });
     }
+    // Every symbol of the table is in libbpf 1.0 and later: an older library is refused here, by name, rather
+    // than at the first call of a function it lacks.
+    if (major < 1) {
+      const version = `${major}.${symbols.libbpf_minor_version()}`;
+      throw new LibbpfNotFoundError(path, `it is libbpf ${version}; X00 needs 1.0 or later`);
+    }
+    lib = symbols;
     const debugLog = sourceOptions.debugLog ?? false;
     const cb = new Deno.UnsafeCallback(PRINT_FN, (level, fmt, args) => {
       if (level >= LIBBPF_DEBUG && !debugLog) return 0;
@@ -263,9 +277,9 @@ function bpf(): Symbols {
       return 0;
     });
     keepAlive.push(cb);
-    lib.symbols.libbpf_set_print(cb.pointer);
+    lib.libbpf_set_print(cb.pointer);
   }
-  return lib.symbols;
+  return lib;
 }
 
 /** Runs `fn` and returns its result together with what libbpf logged meanwhile. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { lazySymbols } from "./_symbols.ts";
+
 /** Symbol table of the libc functions X00 uses. */
 const LIBC_SYMBOLS = {
   /** int *__errno_location(void) */
@@ -100,26 +102,13 @@ export class LibcError extends Error {
   }
 }
 
-let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+let symbols: LibcSymbols | undefined;
 
-/** Opens libc once (glibc's soname). */
-function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-  return lib.symbols;
-}
-
-const STARTUP_SYMBOLS = {
-  pthread_sigmask: LIBC_SYMBOLS.pthread_sigmask,
-  execve: LIBC_SYMBOLS.execve,
-} as const;
-let startupLib: Deno.DynamicLibrary<typeof STARTUP_SYMBOLS> | undefined;
-
-/** The two calls of X00's first instant (block SIGUSR1, re-execute itself), bound on their own: that process then
- * does not pay for binding all of libc (~5 ms of a start-up of ~20). */
-function startupLibc(): Deno.DynamicLibrary<typeof STARTUP_SYMBOLS>["symbols"] {
-  if (lib) return lib.symbols;
-  startupLib ??= Deno.dlopen("libc.so.6", STARTUP_SYMBOLS);
-  return startupLib.symbols;
+/** libc (glibc's soname), each function bound on its first call (ffi/_symbols.ts): X00's first instant (block
+ * SIGUSR1, re-execute itself) binds two, not all of them. */
+function libc(): LibcSymbols {
+  return symbols ??= lazySymbols("libc.so.6", LIBC_SYMBOLS);
 }
 
 /** The calling thread's errno, read right after a failed call. */
@@ -365,7 +354,7 @@ export const SIG_BLOCK = 0;
 
 /** Blocks `signals` in the calling thread (threads it creates later inherit the mask, and so does execve). */
 export function blockSignals(signals: number[]): void {
-  const r = startupLibc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
+  const r = libc().pthread_sigmask(SIG_BLOCK, sigset(signals), null);
   if (r !== 0) throw new LibcError("pthread_sigmask", r);
 }
 
@@ -420,7 +409,7 @@ export function execve(path: string, argv: string[], env: string[]): never {
   };
   const a = vector(argv);
   const e = vector(env);
-  startupLibc().execve(enc.encode(path + "\0"), a, e);
+  libc().execve(enc.encode(path + "\0"), a, e);
   const err = errno();
   keepAlive(a);
   keepAlive(e);
