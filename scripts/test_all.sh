@@ -18,7 +18,7 @@ deno fmt --check
 deno lint
 deno check mod.ts src/ tests/ bench/ scripts/
 step "unit, host and Vault tests"
-deno test --allow-all ffi/ src/ tests/unit/ tests/host/ tests/run/ tests/vault/
+deno test --allow-all src/ tests/unit/ tests/host/ tests/run/ tests/vault/
 step "image: built offline from Debian packages (buildah), its root file system run read-only with chroot"
 bash scripts/build_image.sh
 deno test --allow-all tests/image/

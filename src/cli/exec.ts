@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { workloadEnvironment } from "../hardening/tls_trust.ts";
 import {
   close,
   execve,
@@ -114,7 +115,11 @@ export async function runExec(options: ExecOptions): Promise<never> {
     if (!response.ok) {
       throw new AgentUnavailableError(`x00 agent refused: ${response.error}`);
     }
-    const env: Record<string, string> = { ...Deno.env.toObject(), ...response.env };
+    // Deno's trust variables as x00 exec got them (src/hardening/tls_trust.ts), then what the agent sends.
+    const env: Record<string, string> = {
+      ...workloadEnvironment(Deno.env.toObject()),
+      ...response.env,
+    };
     response.files.forEach((variable, i) => {
       fcntl(received[i]!, F_SETFD, 0); // CMD inherits the memfd
       env[variable] = `/proc/self/fd/${received[i]}`;

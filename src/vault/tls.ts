@@ -20,11 +20,21 @@ export interface TlsFiles {
   clientCert?: string;
   /** The client private key (PEM) for mTLS. */
   clientKey?: string;
+  /**
+   * With neither `caCert` nor `caPath`, verify with the system's roots ({@linkcode systemRoots}); X00 sets it for
+   * an `https://` address it verifies. Without it the list stays empty (Deno's own roots, in a process whose
+   * environment src/hardening/tls_trust.ts did not prepare).
+   */
+  systemRoots?: boolean;
 }
 
 /** TLS material in memory, ready for the transport. */
 export interface TlsMaterial {
-  /** CA certificates, one PEM block each. Empty: the system's default roots. */
+  /**
+   * The roots that verify Vault's certificate, one PEM block each: the configured CA file and directory, else the
+   * system's bundle ({@linkcode systemRoots}). The only ones: X00's process trusts no root of Deno's own
+   * (src/hardening/tls_trust.ts).
+   */
   caCerts: string[];
   /** Client certificate chain (PEM). */
   clientCert?: string;
@@ -47,8 +57,71 @@ export function splitPemCertificates(pem: string): string[] {
   return [...pem.matchAll(CERT_BLOCK)].map((m) => m[0] + "\n");
 }
 
+/** CA bundles of Linux distributions, in the order Go's crypto/x509 (Vault's own clients) looks for them. */
+export const SYSTEM_CA_FILES = [
+  "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Alpine (ca-certificates)
+  "/etc/pki/tls/certs/ca-bundle.crt", // Fedora, RHEL 6
+  "/etc/ssl/ca-bundle.pem", // openSUSE
+  "/etc/pki/tls/cacert.pem", // OpenELEC
+  "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+  "/etc/ssl/cert.pem", // Alpine
+] as const;
+
+/** Directories of single CA files, read when no bundle is found. */
+export const SYSTEM_CA_DIRS = ["/etc/ssl/certs", "/etc/pki/tls/certs"] as const;
+
 /**
- * Reads the CA bundle, CA directory and client certificate/key named in `files`. Throws a
+ * The system's CA certificates, for a Vault configuration that names no CA: `SSL_CERT_FILE` when set, else the
+ * first bundle of {@linkcode SYSTEM_CA_FILES} that exists; else the files of `SSL_CERT_DIR` (colon-separated) or
+ * {@linkcode SYSTEM_CA_DIRS}. Throws a {@linkcode VaultError} of kind `config` when none holds a certificate.
+ */
+export async function systemRoots(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<string[]> {
+  const files = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : SYSTEM_CA_FILES;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch {
+      continue;
+    }
+    const certs = splitPemCertificates(text);
+    if (certs.length > 0) return certs;
+  }
+  const dirs = env.SSL_CERT_DIR
+    ? env.SSL_CERT_DIR.split(":").filter((d) => d !== "")
+    : SYSTEM_CA_DIRS;
+  const certs: string[] = [];
+  for (const dir of dirs) {
+    let names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
+    } catch {
+      continue;
+    }
+    names = names.sort();
+    for (const name of names) {
+      try {
+        certs.push(...splitPemCertificates(await Deno.readTextFile(`${dir}/${name}`)));
+      } catch {
+        // unreadable entries are skipped
+      }
+    }
+  }
+  if (certs.length === 0) {
+    throw new VaultError(
+      "Cannot verify Vault's certificate: no CA is configured (vault.ca_cert, vault.ca_path, VAULT_CACERT, " +
+        `VAULT_CAPATH) and the system has no CA bundle (${files.join(", ")})`,
+      { kind: "config" },
+    );
+  }
+  return certs;
+}
+
+/**
+ * Reads the CA bundle, CA directory and client certificate/key named in `files`; with neither a CA bundle nor a CA
+ * directory and `files.systemRoots`, the system's roots ({@linkcode systemRoots}). Throws a
  * {@linkcode VaultError} of kind `config` that names the file when one is unreadable, holds no certificate, or
  * when the client certificate is expired or not yet valid at `now`.
  *
@@ -116,6 +189,9 @@ export async function loadTlsMaterial(
         "(VAULT_CLIENT_CERT and VAULT_CLIENT_KEY) or neither",
       { kind: "config" },
     );
+  }
+  if (files.caCert === undefined && files.caPath === undefined && files.systemRoots === true) {
+    caCerts.push(...await systemRoots());
   }
   const out: TlsMaterial = { caCerts };
   if (files.clientCert !== undefined && files.clientKey !== undefined) {

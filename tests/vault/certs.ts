@@ -30,6 +30,9 @@ export interface TestCerts {
   /** A client certificate signed by the other CA. */
   otherClientCert: string;
   otherClientKey: string;
+  /** A server certificate for the same names as `serverCert`, signed by the other CA (an impostor's). */
+  otherServerCert: string;
+  otherServerKey: string;
   /** Removes the directory. */
   remove(): Promise<void>;
 }
@@ -120,6 +123,13 @@ export async function generateTestCerts(): Promise<TestCerts> {
   await leaf(dir, "wrong_name", "wrong.example", "ca", serverExt("DNS:wrong.example"));
   await leaf(dir, "client", "x00-client", "ca", clientExt);
   await leaf(dir, "other_client", "other-client", "other_ca", clientExt);
+  await leaf(
+    dir,
+    "other_server",
+    "localhost",
+    "other_ca",
+    serverExt("DNS:localhost,IP:127.0.0.1,IP:::1"),
+  );
   // An expired client certificate: `openssl x509` cannot backdate, `openssl ca` can.
   await Deno.mkdir(`${dir}/ca_db`);
   await Deno.writeTextFile(`${dir}/ca_db/index.txt`, "");
@@ -193,6 +203,8 @@ export async function generateTestCerts(): Promise<TestCerts> {
     otherCaCert: p("other_ca.pem"),
     otherClientCert: p("other_client.pem"),
     otherClientKey: p("other_client.key"),
+    otherServerCert: p("other_server.pem"),
+    otherServerKey: p("other_server.key"),
     remove: () => Deno.remove(dir, { recursive: true }),
   };
 }

@@ -501,3 +501,58 @@ vaultRunTest(
     assert.throws(() => Deno.statSync(marker));
   },
 );
+
+Deno.test({
+  name:
+    "x00 run trusts only the configured CA: an impostor whose CA is in DENO_CERT, NODE_EXTRA_CA_CERTS or " +
+    "the system store is refused, and the workload gets those variables back unchanged",
+  ignore: IN_VM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const c = await certs();
+    // Each of these makes Deno trust the other CA on every connection, whatever caCerts says.
+    const env = {
+      DENO_CERT: c.otherCaCert,
+      NODE_EXTRA_CA_CERTS: c.otherCaCert,
+      DENO_TLS_CA_STORE: "system",
+      SSL_CERT_FILE: c.otherCaCert,
+    };
+    const show =
+      `echo "TRUST $DENO_CERT|$NODE_EXTRA_CA_CERTS|$DENO_TLS_CA_STORE|\${X00_ORIGINAL_TRUST-unset}"; ` +
+      `echo "START kv2=$KV2"`;
+    for (const impostor of [true, false]) {
+      const server = await startServer(
+        impostor ? { cert: c.otherServerCert, key: c.otherServerKey } : {},
+      );
+      const dir = await Deno.makeTempDir({ prefix: "x00-vault-trust-" });
+      try {
+        seedSecrets(server, "real-key");
+        const policy = await writePolicy(server, dir, "token"); // ca_cert: the test CA only
+        const x = startX00(policy, `touch ${dir}/started; ${show}`, env);
+        const code = await x.child.status.then((s) => s.code);
+        await x.finish();
+        if (impostor) {
+          assert.equal(code, 5, x.stderr);
+          assert.match(x.stderr, /TLS handshake with Vault at 127\.0\.0\.1:\d+ failed/);
+          assert.equal(
+            server.requests.length,
+            0,
+            "the impostor received no request (no token, no login)",
+          );
+          assert.throws(() => Deno.statSync(`${dir}/started`), "the workload did not start");
+        } else {
+          assert.equal(code, 0, x.stderr);
+          assert.ok(x.lines.includes("START kv2=real-key"), x.lines.join("\n"));
+          assert.ok(
+            x.lines.includes(`TRUST ${c.otherCaCert}|${c.otherCaCert}|system|unset`),
+            x.lines.join("\n"),
+          );
+        }
+      } finally {
+        await server.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  },
+});

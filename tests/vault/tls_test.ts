@@ -349,3 +349,27 @@ Deno.test("the node:https transport (tls_server_name) retries drops and 5xx and 
     await server.close();
   }
 });
+
+Deno.test("loadTlsMaterial() without a configured CA uses the system's roots: SSL_CERT_FILE, else a bundle", async () => {
+  const c = await certs();
+  const { systemRoots } = await import("../../src/vault/tls.ts");
+  assert.deepEqual(
+    await systemRoots({ SSL_CERT_FILE: c.otherCaCert }),
+    [await Deno.readTextFile(c.otherCaCert)].map((t) => t.trim() + "\n"),
+  );
+  const none = `${c.dir}/no-such-bundle.pem`;
+  await assert.rejects(
+    () => systemRoots({ SSL_CERT_FILE: none, SSL_CERT_DIR: `${c.dir}/no-such-dir` }),
+    (e: unknown) =>
+      e instanceof VaultError && e.kind === "config" && e.message.includes("no CA is configured"),
+  );
+  // SSL_CERT_DIR: every certificate of every file.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(c.caCert, `${dir}/a.pem`);
+    await Deno.copyFile(c.otherCaCert, `${dir}/b.pem`);
+    assert.equal((await systemRoots({ SSL_CERT_FILE: none, SSL_CERT_DIR: dir })).length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -201,7 +201,10 @@ export async function createVaultClient(
     );
   }
   try {
-    const tlsFiles: Parameters<typeof loadTlsMaterial>[0] = {};
+    // The only roots for an https address X00 verifies: the configured CAs, else the system's (docs/vault.md).
+    const tlsFiles: Parameters<typeof loadTlsMaterial>[0] = {
+      systemRoots: url.protocol === "https:" && !s.tlsSkipVerify,
+    };
     if (s.caCert !== undefined) tlsFiles.caCert = s.caCert;
     if (s.caPath !== undefined) tlsFiles.caPath = s.caPath;
     if (s.clientCert !== undefined) tlsFiles.clientCert = s.clientCert;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lazySymbols, SymbolError } from "./_symbols.ts";
+import { lazySymbols, SymbolError } from "../../ffi/_symbols.ts";
 
 Deno.test("lazySymbols binds a symbol when it is first read, and a missing one fails there, by name", () => {
   const libc = lazySymbols("libc.so.6", {
