@@ -58,22 +58,9 @@ for h in bench_timeit bench_openclose bench_forkexec bench_true; do
 done
 export PATH=$T/bin:$PATH
 
-X00_BENCH_SECRET="x00-bench-$(cat /proc/sys/kernel/random/uuid)"
-export X00_BENCH_SECRET
-cat >"$T/policy.yaml" <<EOF
-policy:
-  mode: audit
-secrets:
-  - name: bench-env
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { env: DB_PASSWORD }
-  - name: bench-file
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { file: DB_PASSWORD_FILE }
-audit:
-  output: $T/audit.jsonl
-  format: json
-EOF
+# shellcheck source=bench/helpers/bench_policy.sh
+source "$ROOT/bench/helpers/bench_policy.sh"
+write_bench_policy "$T/policy.yaml" audit "$T/audit.jsonl"
 # The reference of issue 12: `deno run` of an empty script, and a Deno process that only sleeps (memory).
 : >"$T/empty.ts"
 echo 'await new Promise((r) => setTimeout(r, 3_600_000));' >"$T/sleep.ts"

@@ -37,23 +37,9 @@ cd /x00 || exit 1
 
 out() { echo "BENCH $*"; }
 
-# One secret from X00's own environment, delivered once as an environment variable and once as a sealed memfd.
-X00_BENCH_SECRET="x00-bench-$(cat /proc/sys/kernel/random/uuid)"
-export X00_BENCH_SECRET
-cat >"$T/policy.yaml" <<EOF
-policy:
-  mode: enforce
-secrets:
-  - name: bench-env
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { env: DB_PASSWORD }
-  - name: bench-file
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { file: DB_PASSWORD_FILE }
-audit:
-  output: $T/audit.jsonl
-  format: json
-EOF
+# shellcheck source=bench/helpers/bench_policy.sh
+source bench/helpers/bench_policy.sh # the working directory is /x00
+write_bench_policy "$T/policy.yaml" enforce "$T/audit.jsonl"
 
 out "machine kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 out "machine lsm=$(cat /sys/kernel/security/lsm) mem_kb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)"

@@ -28,20 +28,9 @@ D="deno run --allow-all --no-check --cached-only"
 NEW="$D ${X00_DENO_FLAGS[*]} $ROOT/mod.ts"
 OLD="$D $T/ref/mod.ts"
 
-export X00_BENCH_SECRET="x00-bench-$(cat /proc/sys/kernel/random/uuid)"
-cat >"$T/env.yaml" <<YAML
-policy:
-  mode: audit
-secrets:
-  - name: bench-env
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { env: DB_PASSWORD }
-  - name: bench-file
-    source: { type: env, var: X00_BENCH_SECRET }
-    delivery: { file: DB_PASSWORD_FILE }
-audit:
-  output: $T/audit-env.jsonl
-YAML
+# shellcheck source=bench/helpers/bench_policy.sh
+source bench/helpers/bench_policy.sh
+write_bench_policy "$T/env.yaml" audit "$T/audit-env.jsonl"
 mkfifo "$T/server.in"
 deno run --allow-all --no-check tests/vault/server_main.ts 1 <"$T/server.in" >"$T/server.json" &
 SERVER_PID=$!
