@@ -21,6 +21,7 @@ import { suggest } from "./suggest.ts";
 export { suggest };
 import { ACCOUNT_NAME_PATTERN, MAX_ID } from "./format/values.ts";
 import type { AccountId } from "./types.ts";
+import { pattern } from "./_pattern.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // The checker: positions, messages, mappings and scalars
@@ -245,7 +246,7 @@ export function accountId(
     if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && value <= MAX_ID) {
       return value;
     }
-    if (names && typeof value === "string" && new RegExp(ACCOUNT_NAME_PATTERN).test(value)) {
+    if (names && typeof value === "string" && pattern(ACCOUNT_NAME_PATTERN).test(value)) {
       return value;
     }
   }

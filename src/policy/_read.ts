@@ -14,6 +14,7 @@ import { keysOf, type ObjectShape, type Shape, type UnionShape } from "./format/
 import { accountId, type Checker, type Entry, type Fields } from "./_checker.ts";
 import { applyRule } from "./_rules.ts";
 import { INVALID, ReadMap, ReadSeq, valid } from "./_tree.ts";
+import { pattern } from "./_pattern.ts";
 
 export { INVALID, ReadMap, ReadSeq, valid };
 
@@ -97,7 +98,7 @@ function readScalar(c: Checker, shape: Shape, entry: Entry): unknown {
       const value = c.scalar(entry, "string", expected);
       if (value === undefined) return INVALID;
       const wrong = value === "" ||
-        (shape.pattern !== undefined && !new RegExp(shape.pattern, "u").test(value)) ||
+        (shape.pattern !== undefined && !pattern(shape.pattern, "u").test(value)) ||
         (shape.values !== undefined && !shape.values.includes(value));
       if (!wrong) return value;
       c.invalid(entry, expected, shape.credential?.(value) ?? false);

@@ -8,6 +8,7 @@
 import type { Condition, Requirement, Rule, WhenRule } from "./format/mod.ts";
 import { type Checker, describe, type Entry, join } from "./_checker.ts";
 import { INVALID, ReadMap, ReadSeq } from "./_tree.ts";
+import { pattern } from "./_pattern.ts";
 
 /** What a path of a rule names: its entry when present, its value (or default), the mapping holding it. */
 interface Found {
@@ -137,7 +138,7 @@ function satisfies(
   else if (!present) holds = true;
   else if ("equals" in requirement) holds = target.value === requirement.equals;
   else {holds = typeof target.value !== "string" ||
-      new RegExp(requirement.matches).test(target.value);}
+      pattern(requirement.matches).test(target.value);}
   if (!holds) report(target.entry, target.value, target.path);
   return holds;
 }
