@@ -57,6 +57,26 @@ export function splitPemCertificates(pem: string): string[] {
   return [...pem.matchAll(CERT_BLOCK)].map((m) => m[0] + "\n");
 }
 
+/**
+ * The PEM certificates of every file in `dir`, files in name order. Unreadable entries (dangling links, sockets)
+ * are skipped, as Go's rootcerts does; throws when the directory itself cannot be read.
+ */
+async function readCertificateDirectory(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
+  const certs: string[] = [];
+  for (const name of names.sort()) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${dir.replace(/\/+$/, "")}/${name}`);
+    } catch {
+      continue;
+    }
+    certs.push(...splitPemCertificates(text));
+  }
+  return certs;
+}
+
 /** CA bundles of Linux distributions, in the order Go's crypto/x509 (Vault's own clients) looks for them. */
 export const SYSTEM_CA_FILES = [
   "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Alpine (ca-certificates)
@@ -94,19 +114,10 @@ export async function systemRoots(
     : SYSTEM_CA_DIRS;
   const certs: string[] = [];
   for (const dir of dirs) {
-    let names: string[] = [];
     try {
-      for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
+      certs.push(...await readCertificateDirectory(dir));
     } catch {
-      continue;
-    }
-    names = names.sort();
-    for (const name of names) {
-      try {
-        certs.push(...splitPemCertificates(await Deno.readTextFile(`${dir}/${name}`)));
-      } catch {
-        // unreadable entries are skipped
-      }
+      // a missing or unreadable directory holds no root
     }
   }
   if (certs.length === 0) {
@@ -150,31 +161,16 @@ export async function loadTlsMaterial(
     caCerts.push(...certs);
   }
   if (files.caPath !== undefined) {
-    const names: string[] = [];
+    let certs: string[];
     try {
-      for await (const e of Deno.readDir(files.caPath)) {
-        if (e.isFile || e.isSymlink) names.push(e.name);
-      }
+      certs = await readCertificateDirectory(files.caPath);
     } catch (err) {
       throw new VaultError(`Cannot read CA directory '${files.caPath}': ${describeFsError(err)}`, {
         kind: "config",
         cause: err,
       });
     }
-    let found = 0;
-    for (const name of names.sort()) {
-      const path = `${files.caPath.replace(/\/+$/, "")}/${name}`;
-      let text: string;
-      try {
-        text = await Deno.readTextFile(path);
-      } catch {
-        continue; // unreadable entries (dangling links, sockets) are skipped, like Go's rootcerts does
-      }
-      const certs = splitPemCertificates(text);
-      found += certs.length;
-      caCerts.push(...certs);
-    }
-    if (found === 0) {
+    if (certs.length === 0) {
       throw new VaultError(
         `Cannot use CA directory '${files.caPath}' as it holds no PEM certificate`,
         {
@@ -182,6 +178,7 @@ export async function loadTlsMaterial(
         },
       );
     }
+    caCerts.push(...certs);
   }
   if ((files.clientCert === undefined) !== (files.clientKey === undefined)) {
     throw new VaultError(

@@ -138,7 +138,8 @@ function loadNodeHttps(): Promise<typeof https> {
 /** The transport for `tls_server_name` overrides and `tls_skip_verify`, on `node:https`. */
 export class NodeTransport implements Transport {
   readonly kind = "node" as const;
-  #agent: Promise<https.Agent>;
+  /** `node:https` and this transport's agent, once the module is loaded. */
+  #https: Promise<{ https: typeof https; agent: https.Agent }>;
   #address: URL;
   #hasClientCert: boolean;
   #serverName: string;
@@ -159,11 +160,11 @@ export class NodeTransport implements Transport {
       agentOptions.cert = tls.clientCert;
       agentOptions.key = tls.clientKey;
     }
-    this.#agent = loadNodeHttps().then((h) => new h.Agent(agentOptions));
+    this.#https = loadNodeHttps().then((h) => ({ https: h, agent: new h.Agent(agentOptions) }));
   }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
-    const [h, agent] = await Promise.all([loadNodeHttps(), this.#agent]);
+    const { https: h, agent } = await this.#https;
     return await new Promise<TransportResponse>((resolve, reject) => {
       if (req.signal.aborted) return reject(req.signal.reason);
       const fail = (err: unknown) => {
@@ -206,7 +207,7 @@ export class NodeTransport implements Transport {
   }
 
   close(): void {
-    void this.#agent.then((a) => a.destroy());
+    void this.#https.then(({ agent }) => agent.destroy());
   }
 }
 
