@@ -13,7 +13,7 @@
  */
 import { blockSignals, execve } from "../../ffi/libc.ts";
 import { X00Error } from "../errors.ts";
-import { trustEnvironment, trustPrepared } from "./tls_trust.ts";
+import { denoSettingsPrepared, ownDenoEnvironment } from "./deno_settings.ts";
 
 /** SIGUSR1 on Linux. */
 export const SIGUSR1 = 10;
@@ -50,10 +50,10 @@ function ownArgv(): string[] {
 }
 
 /**
- * Makes sure SIGUSR1 is blocked in every thread and Deno trusts no TLS root of its own (src/hardening/tls_trust.ts):
- * returns at once when both hold, else re-executes this process (same executable and argv, the environment of
- * `trustEnvironment`) with SIGUSR1 blocked and never returns. Throws when `execve` fails: X00 must not go on with
- * a process that a signal can open a debugger in.
+ * Makes sure SIGUSR1 is blocked in every thread and this process runs with X00's Deno settings (no TLS root of
+ * Deno's own, no update check: src/hardening/deno_settings.ts): returns at once when both hold, else re-executes
+ * this process (same executable and argv, the environment of `ownDenoEnvironment`) with SIGUSR1 blocked and never
+ * returns. Throws when `execve` fails: X00 must not go on with a process that a signal can open a debugger in.
  *
  * @example Usage
  * ```ts ignore
@@ -62,9 +62,9 @@ function ownArgv(): string[] {
  */
 export function ensureInspectorSignalBlocked(): void {
   const own = Deno.env.toObject();
-  if (inspectorSignalBlocked() && trustPrepared(own)) return;
+  if (inspectorSignalBlocked() && denoSettingsPrepared(own)) return;
   blockSignals([SIGUSR1]);
-  const env = Object.entries(trustEnvironment(own)).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries(ownDenoEnvironment(own)).map(([k, v]) => `${k}=${v}`);
   try {
     execve("/proc/self/exe", ownArgv(), env);
   } catch (e) {

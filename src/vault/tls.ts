@@ -23,7 +23,7 @@ export interface TlsFiles {
   /**
    * With neither `caCert` nor `caPath`, verify with the system's roots ({@linkcode systemRoots}); X00 sets it for
    * an `https://` address it verifies. Without it the list stays empty (Deno's own roots, in a process whose
-   * environment src/hardening/tls_trust.ts did not prepare).
+   * environment src/hardening/deno_settings.ts did not prepare).
    */
   systemRoots?: boolean;
 }
@@ -33,7 +33,7 @@ export interface TlsMaterial {
   /**
    * The roots that verify Vault's certificate, one PEM block each: the configured CA file and directory, else the
    * system's bundle ({@linkcode systemRoots}). The only ones: X00's process trusts no root of Deno's own
-   * (src/hardening/tls_trust.ts).
+   * (src/hardening/deno_settings.ts).
    */
   caCerts: string[];
   /** Client certificate chain (PEM). */

@@ -517,9 +517,11 @@ Deno.test({
       NODE_EXTRA_CA_CERTS: c.otherCaCert,
       DENO_TLS_CA_STORE: "system",
       SSL_CERT_FILE: c.otherCaCert,
+      DENO_NO_UPDATE_CHECK: "", // X00 runs with "1"; the workload gets this back
     };
     const show =
-      `echo "TRUST $DENO_CERT|$NODE_EXTRA_CA_CERTS|$DENO_TLS_CA_STORE|\${X00_ORIGINAL_TRUST-unset}"; ` +
+      `echo "TRUST $DENO_CERT|$NODE_EXTRA_CA_CERTS|$DENO_TLS_CA_STORE|\${X00_ORIGINAL_DENO-unset}|` +
+      `\${DENO_NO_UPDATE_CHECK-unset}"; ` +
       `echo "START kv2=$KV2"`;
     for (const impostor of [true, false]) {
       const server = await startServer(
@@ -545,7 +547,7 @@ Deno.test({
           assert.equal(code, 0, x.stderr);
           assert.ok(x.lines.includes("START kv2=real-key"), x.lines.join("\n"));
           assert.ok(
-            x.lines.includes(`TRUST ${c.otherCaCert}|${c.otherCaCert}|system|unset`),
+            x.lines.includes(`TRUST ${c.otherCaCert}|${c.otherCaCert}|system|unset|`),
             x.lines.join("\n"),
           );
         }
