@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { workloadEnvironment } from "../hardening/tls_trust.ts";
+import { workloadEnvironment } from "../hardening/deno_settings.ts";
 import {
   close,
   execve,
@@ -24,6 +24,7 @@ import {
 import { encode, MAX_RESPONSE_BYTES, parseResponse, PROTOCOL_VERSION } from "../agent/protocol.ts";
 import { ExitCode, UsageError, X00Error } from "../errors.ts";
 import { SIGUSR1 } from "../hardening/inspector_signal.ts";
+import { resolveProgram } from "../workload/program.ts";
 
 /** Where the link references go in CMD (out of the way of stdio and the memfds), as in `x00 run`. */
 const LINK_FD_BASE = 100;
@@ -51,17 +52,9 @@ export function resolveCommand(
   cmd: string,
   path = Deno.env.get("PATH") ?? "/usr/bin:/bin",
 ): string {
-  if (cmd.includes("/")) return cmd;
-  for (const dir of path.split(":")) {
-    const candidate = `${dir || "."}/${cmd}`;
-    try {
-      const st = Deno.statSync(candidate);
-      if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new UsageError(`Cannot run '${cmd}': not found on PATH`);
+  const program = resolveProgram(cmd, path);
+  if (program === undefined) throw new UsageError(`Cannot run '${cmd}': not found on PATH`);
+  return program;
 }
 
 /** Connects to the agent, retrying until `waitMs` has passed. */
@@ -115,7 +108,7 @@ export async function runExec(options: ExecOptions): Promise<never> {
     if (!response.ok) {
       throw new AgentUnavailableError(`x00 agent refused: ${response.error}`);
     }
-    // Deno's trust variables as x00 exec got them (src/hardening/tls_trust.ts), then what the agent sends.
+    // Deno's settings as x00 exec got them (src/hardening/deno_settings.ts), then what the agent sends.
     const env: Record<string, string> = {
       ...workloadEnvironment(Deno.env.toObject()),
       ...response.env,

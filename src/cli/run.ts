@@ -35,7 +35,7 @@ import {
   Workload,
 } from "../workload/supervisor.ts";
 import { takeFromEnvironment } from "../hardening/own_environment.ts";
-import { workloadEnvironment } from "../hardening/tls_trust.ts";
+import { workloadEnvironment } from "../hardening/deno_settings.ts";
 import { checkCredentials, resolveCredentials } from "../workload/credentials.ts";
 import { monitorOptions, Protection } from "./_protection.ts";
 import { requireBpf } from "./privileges.ts";
@@ -213,7 +213,7 @@ export async function runRun(options: RunOptions): Promise<number> {
       let delivery;
       try {
         delivery = prepareDelivery(policy.secrets, fetched, {
-          baseEnv: workloadEnvironment(Deno.env.toObject()), // Deno's trust variables as X00 got them
+          baseEnv: workloadEnvironment(Deno.env.toObject()), // Deno's settings as X00 got them
           removeVars: [...envSourceVariables(policy.secrets), ...WITHHELD_VARS],
           templates: policy.templates,
           protectFd: (fd) => m.protectSecretFd(fd, family),

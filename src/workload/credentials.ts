@@ -2,10 +2,10 @@
  * The workload's identity and privileges: the user, groups and capabilities it starts with, and no_new_privs.
  *
  * X00 holds capabilities the workload must never inherit (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE).
- * Credentials are per thread in Linux and the workload is forked by the thread that calls `Deno.Command#spawn`
- * (X00's main thread), so {@linkcode spawnWithCredentials} changes that thread's credentials with raw system
- * calls for the duration of the spawn and restores them afterwards; Deno's other threads never change. What it
- * sets for the child:
+ * Credentials are per thread in Linux and the workload is cloned from the thread that calls posix_spawn(3) (X00's
+ * main thread, src/workload/supervisor.ts), so {@linkcode spawnWithCredentials} changes that thread's credentials
+ * with raw system calls for the duration of the spawn and restores them afterwards; Deno's other threads never
+ * change. What it sets for the child:
  *
  * - no_new_privs (setuid bits and file capabilities are ignored from then on, by the workload and its children);
  * - a bounding set of only the allowed capabilities (needs CAP_SETPCAP), an empty ambient set, an inheritable
@@ -231,9 +231,9 @@ export function checkCredentials(creds: WorkloadCredentials): void {
 }
 
 /**
- * Calls `spawn` (which must fork on this thread, as `Deno.Command#spawn` does) with this thread's credentials
- * set to what the workload may have, then restores them. Throws a {@linkcode PermissionError} when X00 cannot
- * keep its own capabilities from the workload (no CAP_SETPCAP): the workload does not start.
+ * Calls `spawn` (which must create the child from this thread, as posix_spawn(3) does) with this thread's
+ * credentials set to what the workload may have, then restores them. Throws a {@linkcode PermissionError} when X00
+ * cannot keep its own capabilities from the workload (no CAP_SETPCAP): the workload does not start.
  */
 export function spawnWithCredentials<T>(creds: WorkloadCredentials, spawn: () => T): T {
   const before = threadCapget();

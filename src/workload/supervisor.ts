@@ -6,14 +6,29 @@
  */
 import {
   close,
+  killAndReap,
+  LibcError,
+  pidfdOpen,
+  pidfdSendSignal,
   readSignalFd,
   reapChildrenExcept,
+  reapPidfd,
   signalFd,
+  SpawnError,
+  spawnProcess,
+  strerror,
   waitReadable,
-  withSignalUnblocked,
 } from "../../ffi/libc.ts";
 import { inspectorSignalBlocked, SIGUSR1 } from "../hardening/inspector_signal.ts";
+
 import { spawnWithCredentials, type WorkloadCredentials } from "./credentials.ts";
+import { resolveProgram } from "./program.ts";
+
+/** errno values posix_spawn and poll report. */
+const EPERM = 1;
+const ENOENT = 2;
+const EINTR = 4;
+const EACCES = 13;
 
 /**
  * Longest single wait on the SIGUSR1 signalfd, in ms: a pending SIGUSR1 ends the wait at once, so this only bounds
@@ -48,11 +63,21 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGPIPE: 13,
   SIGALRM: 14,
   SIGTERM: 15,
+  SIGSTKFLT: 16,
   SIGCHLD: 17,
   SIGCONT: 18,
   SIGSTOP: 19,
   SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
   SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
   SIGSYS: 31,
 };
 
@@ -71,31 +96,65 @@ export interface WorkloadSpec {
 }
 
 /** The exit code for a finished workload: its code, or 128 + the signal number. */
-export function exitCodeOf(status: Deno.CommandStatus): number {
+export function exitCodeOf(status: WorkloadStatus): number {
   if (status.signal) return 128 + signalNumber(status.signal);
   return status.code;
 }
 
+/** How a workload ended, in the shape of `Deno.CommandStatus`: `code` is 128 + N when signal N killed it. */
+export type WorkloadStatus = Deno.CommandStatus;
+
+/** The name of a signal number (undefined for realtime and unknown signals). */
+function signalName(signo: number): Deno.Signal | undefined {
+  for (const [name, n] of Object.entries(SIGNAL_NUMBERS)) {
+    if (n === signo) return name as Deno.Signal;
+  }
+  return undefined;
+}
+
+/** How long one wait for the workload's exit lasts before it is renewed, in ms (an exit ends it at once). */
+const EXIT_WAIT_MS = 1000;
+
 /** A running workload. */
 export class Workload {
-  readonly #child: Deno.ChildProcess;
   /** The workload's pid (in X00's pid namespace). */
   readonly pid: number;
   /** Resolves when it has exited (and been reaped). */
-  readonly status: Promise<Deno.CommandStatus>;
+  readonly status: Promise<WorkloadStatus>;
+  readonly #pidfd: number;
   #done = false;
 
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    this.pid = child.pid;
-    this.status = child.status.then((s) => {
-      this.#done = true;
-      return s;
-    });
+  private constructor(pid: number, pidfd: number) {
+    this.pid = pid;
+    this.#pidfd = pidfd;
+    this.status = this.#wait();
+  }
+
+  async #wait(): Promise<WorkloadStatus> {
+    try {
+      while (true) {
+        let exit;
+        try {
+          if (await waitReadable(this.#pidfd, EXIT_WAIT_MS)) exit = reapPidfd(this.#pidfd);
+        } catch (e) {
+          if (!(e instanceof LibcError) || e.errno !== EINTR) throw e;
+        }
+        if (exit) {
+          this.#done = true;
+          const signal = exit.signal ? signalName(exit.signal) ?? null : null;
+          return { success: exit.code === 0 && !exit.signal, code: exit.code, signal };
+        }
+      }
+    } finally {
+      close(this.#pidfd);
+    }
   }
 
   /**
-   * Starts `spec` with exactly `spec.env` as its environment and X00's stdio.
+   * Starts `spec` with exactly `spec.env` as its environment, X00's stdio and working directory, an empty signal
+   * mask (X00 keeps SIGUSR1 blocked) and SIGPIPE at its default (Deno ignores it). posix_spawn(3) through FFI,
+   * not `Deno.Command`: the environment, secrets included, is copied only into buffers that are zeroed once the
+   * workload runs, and X00 does not load Deno's streams for it (~5-7 ms of start-up).
    *
    * @example Usage
    * ```ts ignore
@@ -104,21 +163,42 @@ export class Workload {
    * ```
    */
   static spawn(spec: WorkloadSpec): Workload {
-    const command = new Deno.Command(spec.cmd, {
-      args: spec.args,
-      env: spec.env,
-      clearEnv: true,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    });
-    // X00 keeps SIGUSR1 blocked (no debugger port); the workload must start with an empty mask.
-    const fork = () =>
-      inspectorSignalBlocked()
-        ? withSignalUnblocked(SIGUSR1, () => command.spawn())
-        : command.spawn();
-    const child = spec.credentials ? spawnWithCredentials(spec.credentials, fork) : fork();
-    return new Workload(child);
+    const program = resolveProgram(spec.cmd, spec.env.PATH);
+    if (program === undefined) {
+      throw new Deno.errors.NotFound(
+        `Failed to spawn '${spec.cmd}': not found in the workload's PATH`,
+      );
+    }
+    const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+    const fork = () => {
+      try {
+        return spawnProcess(program, [spec.cmd, ...spec.args], env, [SIGNAL_NUMBERS.SIGPIPE!]);
+      } catch (e) {
+        if (!(e instanceof SpawnError)) throw e;
+        const message = `Failed to spawn '${spec.cmd}': ${strerror(e.errno)}`;
+        if (e.errno === ENOENT) throw new Deno.errors.NotFound(message, { cause: e });
+        if (e.errno === EACCES || e.errno === EPERM) {
+          throw new Deno.errors.PermissionDenied(message, { cause: e });
+        }
+        throw new Error(message, { cause: e });
+      }
+    };
+    const pid = spec.credentials ? spawnWithCredentials(spec.credentials, fork) : fork();
+    // Not yet reaped, so the pid cannot have been reused: the pidfd is this child's. A workload X00 cannot
+    // follow (no descriptor left) is not left running unsupervised.
+    let pidfd: number;
+    try {
+      pidfd = pidfdOpen(pid);
+    } catch (e) {
+      killAndReap(pid);
+      throw new Error(
+        `Cannot follow '${spec.cmd}' (pid ${pid}), killed it: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    return new Workload(pid, pidfd);
   }
 
   /** Whether it has exited. */
@@ -126,18 +206,18 @@ export class Workload {
     return this.#done;
   }
 
-  /** Sends a signal; ignored once it has exited. */
+  /** Sends a signal (through its pidfd: never to a process that reused its pid); ignored once it has exited. */
   kill(signal: Deno.Signal): void {
     if (this.#done) return;
     try {
-      this.#child.kill(signal);
+      pidfdSendSignal(this.#pidfd, signalNumber(signal));
     } catch {
-      // exited meanwhile
+      // exited and reaped meanwhile (the descriptor is closed)
     }
   }
 
   /** Sends `signal`, waits up to `graceMs`, then SIGKILL. Resolves with its status. */
-  async stop(signal: Deno.Signal, graceMs: number): Promise<Deno.CommandStatus> {
+  async stop(signal: Deno.Signal, graceMs: number): Promise<WorkloadStatus> {
     this.kill(signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), graceMs));
