@@ -111,7 +111,9 @@ fi
 read -r -a KERNELS <<<"${X00_VM_KERNELS:-${X00_VM_KERNEL:-6.1 6.12}}"
 ((${#KERNELS[@]} > 0)) || fail "X00_VM_KERNELS is empty"
 
-APPEND="console=ttyS0 panic=-1 quiet"
+# quiet, but warnings and the stack traces that follow them (KERN_DEFAULT) reach the console: a soft lockup or an
+# RCU stall in the guest then shows where every CPU was, not just that it happened.
+APPEND="console=ttyS0 panic=-1 quiet loglevel=5 softlockup_all_cpu_backtrace=1"
 if [[ -n $CMD ]]; then
   APPEND+=" x00.cmd=$(printf '%s' "$CMD" | base64 -w0)"
 elif ((${#REL_TESTS[@]} > 0)); then

@@ -264,9 +264,17 @@ export async function attack(...args: string[]): Promise<{ ok: boolean; text: st
   return { ok: line.startsWith("OK"), text: line };
 }
 
-/** Waits until `pred` holds for some audit event, or times out. */
+/** Anything whose audit events can be read back: a protected run, an agent. */
+export interface EventSource {
+  events(): Record<string, unknown>[];
+}
+
+/**
+ * Waits until `pred` holds for some audit event, or times out. Access events travel through the ring buffer and
+ * X00's consumer, so they land after the attack that caused them returns: poll, never read once.
+ */
 export async function waitForEvent(
-  p: Protected,
+  p: EventSource,
   pred: (e: Record<string, unknown>) => boolean,
   timeoutMs = 10_000,
 ): Promise<Record<string, unknown> | undefined> {

@@ -165,15 +165,29 @@ function listeners(pid: number): { own: string[]; port9229: boolean } {
   return { own, port9229 };
 }
 
+/** Whether SIGUSR1 is set in the signal mask `field` (SigBlk, SigCgt, ...) of a /proc status file. */
+function sigusr1In(statusPath: string, field: string): boolean {
+  const s = Deno.readTextFileSync(statusPath);
+  const mask = BigInt("0x" + (new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(s)?.[1] ?? "0"));
+  return (mask & (1n << 9n)) !== 0n;
+}
+
 /** Whether SIGUSR1 is blocked in every thread of `pid` (false when it is gone). */
 function sigusr1Blocked(pid: number): boolean {
   try {
     const tasks = [...Deno.readDirSync(`/proc/${pid}/task`)];
-    return tasks.length > 0 && tasks.every((t) => {
-      const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
-      const mask = BigInt("0x" + (/^SigBlk:\s*([0-9a-f]+)$/m.exec(s)?.[1] ?? "0"));
-      return (mask & (1n << 9n)) !== 0n;
-    });
+    return tasks.length > 0 &&
+      tasks.every((t) => sigusr1In(`/proc/${pid}/task/${t.name}/status`, "SigBlk"));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a child of `pid` catches SIGUSR1 (the workload's shell has set its trap). */
+function childCatchesSigusr1(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)
+      .filter(Boolean).some((c) => sigusr1In(`/proc/${c}/status`, "SigCgt"));
   } catch {
     return false;
   }
@@ -202,9 +216,15 @@ for (const command of ["run", "audit"] as const) {
       );
       for (const delayMs of [0, 300, 1000, 5000]) {
         // Before x00 has re-executed itself with SIGUSR1 blocked (the first second or more under TCG), the
-        // signal's default action ends it: nothing was fetched yet. After that it must be harmless.
+        // signal's default action ends it: nothing was fetched yet. After that it must be harmless to x00: read
+        // from a signalfd and forwarded to the workload (or, before the workload runs, an exit with 128 + 10 and
+        // no workload started), never the default action that kills the process.
+        const got = `${dir}/usr1-${delayMs}`;
+        // The workload traps SIGUSR1 (so the forwarded signal does not end it) and notes each one it gets.
+        const workload = `trap 'echo usr1 >> ${got}' USR1; ` +
+          `i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`;
         const args = command === "run"
-          ? ["run", "--policy", `${dir}/p.yaml`, "--", "sleep", "30"]
+          ? ["run", "--policy", `${dir}/p.yaml`, "--", "sh", "-c", workload]
           : ["audit", "--duration", "30s", "--output", "/dev/null"];
         const child = new Deno.Command("deno", {
           args: x00Argv(...args),
@@ -212,17 +232,21 @@ for (const command of ["run", "audit"] as const) {
           stdout: "null",
           stderr: "null",
         }).spawn();
+        let exited: Deno.CommandStatus | undefined;
+        child.status.then((s) => exited = s);
         try {
           await new Promise((r) => setTimeout(r, delayMs));
           let masked = sigusr1Blocked(child.pid);
           if (delayMs >= 5000) {
-            // Re-executing takes a few seconds under TCG, more on a loaded host: the last round waits for it,
-            // so that a signal to the re-executed x00 is always tried.
-            for (let i = 0; i < 600 && !masked && alive(child.pid); i++) {
+            // Re-executing takes a few seconds under TCG, more on a loaded host: the last round waits for it
+            // (and, for x00 run, for the workload to have set its trap), so that a signal to the re-executed
+            // x00 and its forwarding are always tried.
+            const settled = () => masked && (command !== "run" || childCatchesSigusr1(child.pid));
+            for (let i = 0; i < 600 && !settled() && !exited; i++) {
               await new Promise((r) => setTimeout(r, 100));
               masked = sigusr1Blocked(child.pid);
             }
-            assert.ok(masked, `x00 ${command} has blocked SIGUSR1 (waited up to 65 s)`);
+            assert.ok(settled(), `x00 ${command} has blocked SIGUSR1 (waited up to 65 s)`);
           }
           try {
             Deno.kill(child.pid, "SIGUSR1");
@@ -238,7 +262,26 @@ for (const command of ["run", "audit"] as const) {
             `something listens on 9229 after SIGUSR1 at ${delayMs} ms`,
           );
           if (masked) {
+            // Never the signal's default action; an x00 run that got it before its workload ran exits 138.
+            if (exited) {
+              assert.equal(exited.signal, null, `x00 ${command} killed by ${exited.signal}`);
+              assert.equal(command, "run", `x00 audit exited (${exited.code}) after SIGUSR1`);
+              assert.equal(
+                exited.code,
+                128 + 10,
+                `x00 run exit code after SIGUSR1 at ${delayMs} ms`,
+              );
+            }
+          }
+          if (delayMs >= 5000) {
             assert.ok(alive(child.pid), `x00 ${command} survives SIGUSR1 at ${delayMs} ms`);
+            if (command === "run") {
+              assert.equal(
+                Deno.readTextFileSync(got),
+                "usr1\n",
+                "the workload got the forwarded SIGUSR1 once",
+              );
+            }
           }
         } finally {
           let children: string[] = [];

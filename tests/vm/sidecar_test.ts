@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { VaultTestServer } from "../vault/server.ts";
-import { attack, IN_VM, randomSecret, readEvents, x00Argv } from "./_x00.ts";
+import { attack, IN_VM, randomSecret, readEvents, waitForEvent, x00Argv } from "./_x00.ts";
 
 interface Agent {
   dir: string;
@@ -136,10 +136,9 @@ Deno.test({
         assert.equal(served.pid, pid);
         assert.equal(served.uid, 65534);
         assert.ok(
-          agent.events().some((e) =>
+          await waitForEvent(agent, (e) =>
             e.type === "access" && e.action === "denied" &&
-            (e.target as { pid: number } | undefined)?.pid === pid
-          ),
+            (e.target as { pid: number } | undefined)?.pid === pid),
           "denials name the workload",
         );
         // No network listener: the agent's sockets are Unix sockets only.
@@ -308,15 +307,15 @@ Deno.test({
         assert.ok(r.ok && r.text.includes(agent.secret), "audit mode does not block");
         const delivered = agent.events().filter((e) => e.type === "secret_delivered");
         assert.deepEqual(delivered.map((e) => e.secret), ["db"], "only the client's secrets");
-        let logged = false;
-        for (let i = 0; i < 50 && !logged; i++) {
-          logged = agent.events().some((e) =>
-            e.type === "access" && e.action === "allowed" && e.resource === "environ" &&
-            (e.target as { pid: number } | undefined)?.pid === pid
-          );
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.ok(logged, "the read is logged");
+        assert.ok(
+          await waitForEvent(
+            agent,
+            (e) =>
+              e.type === "access" && e.action === "allowed" && e.resource === "environ" &&
+              (e.target as { pid: number } | undefined)?.pid === pid,
+          ),
+          "the read is logged",
+        );
       } finally {
         child.kill("SIGKILL");
         await child.status;
