@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `x00 run -- /bin/true` and `x00 --version` of this tree against a reference commit, in one hyperfine run (issue
 # 12), for two policies: one env secret (as bench/run_overhead.sh) and one KV v2 secret from the Vault test server
-# over mTLS with a client certificate (tests/vault/server_main.ts on loopback, no added latency). The reference
-# runs as it shipped, this tree with the runtime flags of scripts/runtime_flags.sh. Results: bench/RESULTS_run.md.
+# over mTLS with a client certificate (tests/vault/server_main.ts on loopback, no added latency). Each tree runs
+# as it ships: with the runtime flags of its own scripts/runtime_flags.sh, if it has one.
+# Results: bench/RESULTS_run.md.
 #
 # Usage: bash bench/startup_compare.sh [REF_COMMIT (6c2016e)] (as root; audit mode, so any kernel with BPF)
 # Environment: RUNS (30). Writes bench/run_results/startup-<UTC time>.hyperfine.json and .md.
@@ -18,15 +19,16 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-mkdir -p "$T/ref" bench/run_results
-git archive "$REF" | tar -x -C "$T/ref"
-mkdir -p "$T/ref/build" && cp -a build/native "$T/ref/build/" # the same embedded libbpf for both
-(cd "$T/ref" && deno install --quiet && deno cache --quiet mod.ts src/cli/main.ts src/cli/run.ts src/secrets/vault/mod.ts)
-# shellcheck source=scripts/runtime_flags.sh
-source scripts/runtime_flags.sh
+mkdir -p bench/run_results
+# shellcheck source=bench/helpers/ref_tree.sh
+source bench/helpers/ref_tree.sh
+ref_tree "$REF" "$T/ref"
+this_tree "$T/new" # a fresh copy too (bench/helpers/ref_tree.sh)
 D="deno run --allow-all --no-check --cached-only"
-NEW="$D ${X00_DENO_FLAGS[*]} $ROOT/mod.ts"
-OLD="$D $T/ref/mod.ts"
+NEW="$D $(ref_flags "$T/new") $T/new/mod.ts"
+# The reference as it shipped, with its own runtime flags (this script used to run every reference without flags,
+# which made a reference that ships `--no-lazy` look ~1-3 MB lighter and its policy load slower).
+OLD="$D $(ref_flags "$T/ref") $T/ref/mod.ts"
 
 # shellcheck source=bench/helpers/bench_policy.sh
 source bench/helpers/bench_policy.sh
