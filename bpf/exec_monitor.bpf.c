@@ -19,16 +19,32 @@ __u64 lost_events = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 21); /* 2 MiB (~2,500 records); user space may resize before load */
+	/* 512 KiB: ~4,600 execs of a short command line (~110 bytes each with the ring's header), 600 of the longest
+	 * (856 bytes), 5,900 fork or exit records; user space may resize before load. */
+	__uint(max_entries, 1 << 19);
 } events SEC(".maps");
 
-static __always_inline struct x00_exec_event *reserve_event(void)
+/* Where an exec record is put together before its used bytes are copied into the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct x00_exec_event);
+} scratch SEC(".maps");
+
+static __always_inline bool cgroup_selected(void)
+{
+	return !filter_cgroup_id || bpf_get_current_cgroup_id() == filter_cgroup_id;
+}
+
+/* A fork or exit record: the header alone, reserved in place. */
+static __always_inline struct x00_exec_event *reserve_header(void)
 {
 	struct x00_exec_event *e;
 
-	if (filter_cgroup_id && bpf_get_current_cgroup_id() != filter_cgroup_id)
+	if (!cgroup_selected())
 		return NULL;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, X00_EXEC_HEADER_LEN, 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost_events, 1);
 		return NULL;
@@ -50,8 +66,8 @@ static __always_inline void fill_task(struct x00_exec_event *e, struct task_stru
 	e->args_truncated = 0;
 	e->exit_code = 0;
 	e->child_pid = 0;
-	e->filename[0] = 0;
-	e->args[0] = 0;
+	e->filename_len = 0;
+	e->reserved = 0;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 }
 
@@ -60,12 +76,19 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 {
 	struct x00_exec_event *e;
 	unsigned long arg_start, arg_end, len;
+	__u32 zero = 0, filename_len = 0, args_len = 0, size;
+	long n;
 
-	e = reserve_event();
+	if (!cgroup_selected())
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
 	fill_task(e, p, X00_PROC_EXEC);
-	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	n = bpf_probe_read_kernel_str(e->data, X00_FILENAME_LEN, BPF_CORE_READ(bprm, filename));
+	if (n > 1) /* n counts the NUL: at most X00_FILENAME_LEN - 1 bytes of name */
+		filename_len = (n - 1) & (X00_FILENAME_LEN - 1);
+	e->filename_len = filename_len;
 
 	arg_start = BPF_CORE_READ(p, mm, arg_start);
 	arg_end = BPF_CORE_READ(p, mm, arg_end);
@@ -74,11 +97,16 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		len = X00_ARGS_LEN;
 		e->args_truncated = 1;
 	}
-	/* The mask keeps the verifier's bound explicit: X00_ARGS_LEN is a power of two. */
-	if (len > 0 && bpf_probe_read_user(&e->args, len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN,
+	/* The masks keep the verifier's bounds explicit: both lengths are powers of two. */
+	if (len > 0 && bpf_probe_read_user(e->data + filename_len, len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN,
 					   (void *)arg_start) == 0)
-		e->args_len = len;
-	bpf_ringbuf_submit(e, 0);
+		args_len = len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN;
+	e->args_len = args_len;
+	size = X00_EXEC_HEADER_LEN + filename_len + args_len;
+	if (size > sizeof(*e))
+		return 0;
+	if (bpf_ringbuf_output(&events, e, size, 0) < 0)
+		__sync_fetch_and_add(&lost_events, 1);
 	return 0;
 }
 
@@ -92,7 +120,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	/* Threads share the parent's process: only new processes matter for ancestry. */
 	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(child, pid))
 		return 0;
-	e = reserve_event();
+	e = reserve_header();
 	if (!e)
 		return 0;
 	fill_task(e, parent, X00_PROC_FORK);
@@ -111,7 +139,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	/* Only the exit of the whole process (its leader) is a process exit. */
 	if (BPF_CORE_READ(p, tgid) != BPF_CORE_READ(p, pid))
 		return 0;
-	e = reserve_event();
+	e = reserve_header();
 	if (!e)
 		return 0;
 	fill_task(e, p, X00_PROC_EXIT);

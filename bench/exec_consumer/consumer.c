@@ -22,6 +22,7 @@
 static volatile sig_atomic_t stop;
 static unsigned long long records, matched;
 static const char *match = "/bin/true";
+static size_t match_len;
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -30,10 +31,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct x00_exec_event *e = data;
 
 	(void)ctx;
-	if (size != sizeof(*e))
+	if (size < X00_EXEC_HEADER_LEN)
 		return 0;
 	records++;
-	if (e->kind == X00_PROC_EXEC && strcmp(e->filename, match) == 0)
+	if (e->kind == X00_PROC_EXEC && size >= X00_EXEC_HEADER_LEN + e->filename_len &&
+	    e->filename_len == match_len && memcmp(e->data, match, match_len) == 0)
 		matched++;
 	return 0;
 }
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 	timeout_ms = atof(argv[3]) * 1e3;
 	if (argc > 4)
 		match = argv[4];
+	match_len = strlen(match);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

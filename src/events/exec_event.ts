@@ -1,22 +1,26 @@
 /**
  * Decodes `struct x00_exec_event` (bpf/exec_monitor.h) into {@linkcode ExecEvent}, {@linkcode ForkEvent} and
- * {@linkcode ExitEvent}. Offsets mirror the C struct; `EXEC_EVENT_SIZE` is checked on every record.
+ * {@linkcode ExitEvent}. Offsets mirror the C struct. Records have variable size: the header
+ * (`EXEC_HEADER_SIZE`), then for an exec the filename and argv bytes it counts; every record's size is checked
+ * against its own header.
  *
  * @module
  */
 import { bootStampRfc3339 } from "./time.ts";
 import type { ExecEvent, ExitEvent, ForkEvent, ProcessIdentity } from "./types.ts";
 
-/** sizeof(struct x00_exec_event). */
-export const EXEC_EVENT_SIZE = 840;
+/** sizeof(struct x00_exec_event): the largest record. */
+export const EXEC_EVENT_SIZE = 848;
+/** X00_EXEC_HEADER_LEN: a fork or exit record's size, and where an exec record's filename starts. */
+export const EXEC_HEADER_SIZE = 80;
 
 const KIND_EXEC = 1;
 const KIND_FORK = 2;
 const KIND_EXIT = 3;
 const COMM = 56;
-const FILENAME = 72;
-const ARGS = 328;
-const ARGS_LEN = 512;
+const FILENAME_LEN_AT = 72;
+const FILENAME_MAX = 255;
+const ARGS_MAX = 512;
 
 const decoder = new TextDecoder();
 
@@ -80,7 +84,7 @@ function cgroupIdText(b: Uint8Array, offset: number): string {
 
 /** Thrown for a record of the wrong size (an object and a decoder out of step). */
 export class EventSizeError extends Error {
-  constructor(what: string, got: number, want: number) {
+  constructor(what: string, got: number, want: number | string) {
     super(`Cannot decode ${what} as the record has ${got} bytes: expected ${want}`);
     this.name = "EventSizeError";
   }
@@ -95,13 +99,24 @@ export class EventSizeError extends Error {
  * ```
  */
 export function decodeExecEvent(data: Uint8Array): ExecEvent | ForkEvent | ExitEvent {
-  if (data.length !== EXEC_EVENT_SIZE) {
-    throw new EventSizeError("exec event", data.length, EXEC_EVENT_SIZE);
+  if (data.length < EXEC_HEADER_SIZE) {
+    throw new EventSizeError("exec event", data.length, `at least ${EXEC_HEADER_SIZE}`);
   }
   const kind = u32(data, 16);
   const time = bootStampRfc3339(u32(data, 0), u32(data, 4));
   if (kind === KIND_EXEC) {
-    const filename = cString(data, FILENAME, 256);
+    const filenameLen = u32(data, FILENAME_LEN_AT);
+    const argsLen = u32(data, 40);
+    const size = EXEC_HEADER_SIZE + filenameLen + argsLen;
+    if (filenameLen > FILENAME_MAX || argsLen > ARGS_MAX || data.length !== size) {
+      throw new EventSizeError(
+        "exec event",
+        data.length,
+        `${EXEC_HEADER_SIZE} + ${filenameLen} (filename) + ${argsLen} (args)`,
+      );
+    }
+    const args = EXEC_HEADER_SIZE + filenameLen;
+    const filename = utf8(data, EXEC_HEADER_SIZE, args);
     // One object literal per kind, fields in the order of the JSON (exe last): one shape each.
     const process: ProcessIdentity = {
       pid: u32(data, 20),
@@ -113,18 +128,20 @@ export function decodeExecEvent(data: Uint8Array): ExecEvent | ForkEvent | ExitE
       cgroup_id: cgroupIdText(data, 8),
       exe: filename,
     };
-    const argsLen = Math.min(u32(data, 40), ARGS_LEN);
     return {
       type: "exec",
       time,
       process,
       filename,
-      args: argsOf(data, ARGS, ARGS + argsLen),
+      args: argsOf(data, args, size),
       args_truncated: u32(data, 44) !== 0,
     };
   }
   if (kind !== KIND_FORK && kind !== KIND_EXIT) {
     throw new Error(`Cannot decode exec event as kind ${kind} is unknown`);
+  }
+  if (data.length !== EXEC_HEADER_SIZE) {
+    throw new EventSizeError("exec event", data.length, EXEC_HEADER_SIZE);
   }
   const process: ProcessIdentity = {
     pid: u32(data, 20),

@@ -4,6 +4,7 @@ import {
   decodeExecEvent,
   EventSizeError,
   EXEC_EVENT_SIZE,
+  EXEC_HEADER_SIZE,
   splitArgs,
   utf8,
 } from "./exec_event.ts";
@@ -20,6 +21,7 @@ interface ExecRecord {
   uid?: number;
   gid?: number;
   args_len?: number;
+  filename_len?: number;
   args_truncated?: number;
   exit_code?: number;
   child_pid?: number;
@@ -31,9 +33,12 @@ interface ExecRecord {
 const encoder = new TextEncoder();
 
 /** Lays a record out exactly as the C struct: u64 ts_ns @0, u64 cgroup_id @8, ten u32 @16..52, comm[16] @56,
- * filename[256] @72, args[512] @328; 840 bytes. */
+ * filename_len @72, then (exec) the filename and argv bytes; 80 bytes for fork and exit. */
 function execRecord(r: ExecRecord): Uint8Array {
-  const buf = new Uint8Array(EXEC_EVENT_SIZE);
+  const exec = r.kind !== 2 && r.kind !== 3;
+  const name = exec ? encoder.encode(r.filename ?? "").subarray(0, 255) : new Uint8Array(0);
+  const args = exec ? (r.args ?? new Uint8Array(0)).subarray(0, 512) : new Uint8Array(0);
+  const buf = new Uint8Array(EXEC_HEADER_SIZE + name.length + args.length);
   const v = new DataView(buf.buffer);
   v.setBigUint64(0, r.ts_ns ?? 1_000_000_000n, true);
   v.setBigUint64(8, r.cgroup_id ?? 1n, true);
@@ -43,14 +48,15 @@ function execRecord(r: ExecRecord): Uint8Array {
   v.setUint32(28, r.ppid ?? 1, true);
   v.setUint32(32, r.uid ?? 0, true);
   v.setUint32(36, r.gid ?? 0, true);
-  v.setUint32(40, r.args_len ?? r.args?.length ?? 0, true);
+  v.setUint32(40, r.args_len ?? args.length, true);
   v.setUint32(44, r.args_truncated ?? 0, true);
   v.setInt32(48, r.exit_code ?? 0, true);
   v.setUint32(52, r.child_pid ?? 0, true);
   const comm = typeof r.comm === "string" ? encoder.encode(r.comm) : r.comm ?? encoder.encode("x");
   buf.set(comm.subarray(0, 16), 56);
-  buf.set(encoder.encode(r.filename ?? "").subarray(0, 255), 72);
-  if (r.args) buf.set(r.args.subarray(0, 512), 328);
+  v.setUint32(72, r.filename_len ?? name.length, true);
+  buf.set(name, EXEC_HEADER_SIZE);
+  buf.set(args, EXEC_HEADER_SIZE + name.length);
   return buf;
 }
 
@@ -106,23 +112,47 @@ Deno.test("decodeExecEvent() keeps uids above 2^31 unsigned", () => {
   assert.equal(e.process.gid, 4294967294);
 });
 
-Deno.test("decodeExecEvent() reads only args_len bytes of argv and reports truncation", () => {
-  const block = argv("sh", "-c", "true");
+Deno.test("decodeExecEvent() reads argv right after the filename and reports truncation", () => {
   const e = decodeExecEvent(execRecord({
     kind: 1,
-    args: block,
-    args_len: block.length - 5, // "true\0" lies beyond args_len
+    filename: "/bin/sh",
+    args: argv("sh", "-c", "true"),
     args_truncated: 1,
   })) as ExecEvent;
-  assert.deepEqual(e.args, ["sh", "-c"]);
+  assert.equal(e.filename, "/bin/sh");
+  assert.deepEqual(e.args, ["sh", "-c", "true"]);
   assert.equal(e.args_truncated, true);
+  const bare = decodeExecEvent(execRecord({ kind: 1, filename: "/bin/true" })) as ExecEvent;
+  assert.deepEqual(bare.args, [], "an exec with no argv bytes (argv[0] missing)");
 });
 
-Deno.test("decodeExecEvent() clamps an args_len larger than the 512-byte array", () => {
-  const block = encoder.encode("a".repeat(600));
-  const e = decodeExecEvent(execRecord({ kind: 1, args: block, args_len: 4096 })) as ExecEvent;
+Deno.test("decodeExecEvent() rejects an exec record whose lengths disagree with its size", () => {
+  const block = argv("sh", "-c", "true");
+  for (
+    const bad of [
+      { args_len: block.length - 5 }, // bytes beyond what the header counts
+      { args_len: block.length + 1 }, // the header counts more than the record has
+      { args_len: 4096 }, // longer than the 512-byte argv
+      { filename_len: 300 }, // longer than a 255-byte name
+    ]
+  ) {
+    assert.throws(
+      () => decodeExecEvent(execRecord({ kind: 1, filename: "/bin/sh", args: block, ...bad })),
+      EventSizeError,
+      JSON.stringify(bad),
+    );
+  }
+});
+
+Deno.test("decodeExecEvent() decodes the longest record: a 255-byte name and 512 bytes of argv", () => {
+  const name = "/" + "n".repeat(254);
+  const e = decodeExecEvent(
+    execRecord({ kind: 1, filename: name, args: encoder.encode("a".repeat(600)) }),
+  ) as ExecEvent;
+  assert.equal(e.filename, name);
   assert.equal(e.args.length, 1);
   assert.equal(e.args[0]!.length, 512);
+  assert.equal(EXEC_HEADER_SIZE + 255 + 512 < EXEC_EVENT_SIZE, true);
 });
 
 Deno.test("decodeExecEvent() keeps an argument cut off without its NUL", () => {
@@ -164,14 +194,24 @@ Deno.test("decodeExecEvent() splits an exit record's raw exit_code into status a
   assert.equal(dumped.signal, 11, "the core-dump bit is not part of the signal");
 });
 
-Deno.test("decodeExecEvent() rejects records of the wrong size", () => {
-  for (const size of [0, 8, EXEC_EVENT_SIZE - 1, EXEC_EVENT_SIZE + 1, 168]) {
+Deno.test("decodeExecEvent() rejects records shorter than the header and fork/exit records of another size", () => {
+  for (const size of [0, 8, EXEC_HEADER_SIZE - 1]) {
     assert.throws(
       () => decodeExecEvent(new Uint8Array(size)),
       (e: unknown) =>
         e instanceof EventSizeError && e.message.includes(`${size} bytes`) &&
-        e.message.includes(`expected ${EXEC_EVENT_SIZE}`),
+        e.message.includes(`expected at least ${EXEC_HEADER_SIZE}`),
       `size ${size}`,
+    );
+  }
+  for (const kind of [2, 3]) {
+    const padded = new Uint8Array(EXEC_HEADER_SIZE + 8);
+    padded.set(execRecord({ kind }));
+    assert.throws(
+      () => decodeExecEvent(padded),
+      (e: unknown) =>
+        e instanceof EventSizeError && e.message.includes(`expected ${EXEC_HEADER_SIZE}`),
+      `kind ${kind}`,
     );
   }
 });
@@ -181,9 +221,10 @@ Deno.test("decodeExecEvent() rejects an unknown kind", () => {
 });
 
 Deno.test("decodeExecEvent() decodes a record that is a view into a larger buffer", () => {
-  const big = new Uint8Array(EXEC_EVENT_SIZE + 64);
-  big.set(execRecord({ kind: 1, pid: 77, filename: "/bin/true" }), 32);
-  const e = decodeExecEvent(big.subarray(32, 32 + EXEC_EVENT_SIZE)) as ExecEvent;
+  const record = execRecord({ kind: 1, pid: 77, filename: "/bin/true" });
+  const big = new Uint8Array(record.length + 64);
+  big.set(record, 32);
+  const e = decodeExecEvent(big.subarray(32, 32 + record.length)) as ExecEvent;
   assert.equal(e.process.pid, 77);
   assert.equal(e.filename, "/bin/true");
 });

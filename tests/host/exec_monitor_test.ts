@@ -77,6 +77,36 @@ Deno.test("ExecMonitor bounds argv at 512 bytes and says it truncated", async ()
   });
 });
 
+Deno.test("ExecMonitor sends the longest record whole: a 255-byte path, then 512 bytes of argv", async () => {
+  // Records are as long as what they carry (bpf/exec_monitor.h): the filename's length decides where argv starts.
+  // A path of 255 bytes (the most the record keeps) and an argv past 512 give the largest record there is.
+  const dir = await Deno.makeTempDir({ prefix: "x00-long-" });
+  try {
+    let path = dir;
+    while (path.length < 255 - 12) path += "/" + "d".repeat(Math.min(40, 255 - 13 - path.length));
+    await Deno.mkdir(path, { recursive: true });
+    const exe = `${path}/` + "t".repeat(255 - path.length - 1);
+    assert.equal(exe.length, 255);
+    await Deno.copyFile("/bin/true", exe);
+    await Deno.chmod(exe, 0o755);
+    await withMonitor({}, async (events) => {
+      const tag = marker();
+      assert.equal((await runCommand(exe, [tag, "z".repeat(600)])).code, 0);
+      const e = await events.waitFor(
+        (e) => e.type === "exec" && e.args[1] === tag,
+        { what: "exec of a 255-byte path" },
+      ) as ExecEvent;
+      assert.equal(e.filename, exe);
+      assert.equal(e.args[0], exe);
+      assert.equal(e.args_truncated, true);
+      assert.equal(e.args.join("\0").length, 512);
+      assert.ok(/^z+$/.test(e.args[2]!));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("ExecMonitor with forkExit reports fork and exit with exit code and signal", async () => {
   await withMonitor({ forkExit: true }, async (events, monitor) => {
     const tag = marker();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ACCESS_EVENT_SIZE, decodeAccessEvent } from "../../src/events/access_event.ts";
-import { decodeExecEvent, EXEC_EVENT_SIZE } from "../../src/events/exec_event.ts";
+import { decodeExecEvent, EXEC_EVENT_SIZE, EXEC_HEADER_SIZE } from "../../src/events/exec_event.ts";
 import type { AccessEvent, ExecEvent, ExitEvent, ForkEvent } from "../../src/events/types.ts";
 
 const BPF_DIR = new URL("../../bpf/", import.meta.url).pathname;
@@ -24,8 +24,9 @@ const EXEC_FIELDS = [
   "exit_code",
   "child_pid",
   "comm",
-  "filename",
-  "args",
+  "filename_len",
+  "reserved",
+  "data",
 ];
 const ACCESS_FIELDS = [
   "ts_ns",
@@ -63,8 +64,9 @@ const DECODER_EXEC: Record<string, [number, number]> = {
   exit_code: [48, 4],
   child_pid: [52, 4],
   comm: [56, 16],
-  filename: [72, 256],
-  args: [328, 512],
+  filename_len: [72, 4],
+  reserved: [76, 4],
+  data: [80, 768],
 };
 const DECODER_ACCESS: Record<string, [number, number]> = {
   ts_ns: [0, 8],
@@ -112,6 +114,7 @@ static void hex(const char *name, const void *p, size_t n)
 int main(void)
 {
   printf("sizeof x00_exec_event %zu\\n", sizeof(struct x00_exec_event));
+  printf("sizeof X00_EXEC_HEADER_LEN %d\\n", X00_EXEC_HEADER_LEN);
   printf("sizeof x00_access_event %zu\\n", sizeof(struct x00_access_event));
 ${layoutLines("x00_exec_event", EXEC_FIELDS)}
 ${layoutLines("x00_access_event", ACCESS_FIELDS)}
@@ -122,19 +125,22 @@ ${layoutLines("x00_access_event", ACCESS_FIELDS)}
   e.cgroup_id = 0x0102030405060708ULL;
   e.kind = X00_PROC_EXEC;
   e.pid = 1001; e.tid = 1002; e.ppid = 1003; e.uid = 1004; e.gid = 1005;
+  static const char name[] = "/layout/filename";
   static const char args[] = "prog\\0--flag\\0value";
-  memcpy(e.args, args, sizeof(args));
+  e.filename_len = sizeof(name) - 1;
+  e.reserved = 0;
+  memcpy(e.data, name, e.filename_len);
+  memcpy(e.data + e.filename_len, args, sizeof(args));
   e.args_len = sizeof(args);
   e.args_truncated = 1;
   e.exit_code = 0; e.child_pid = 0;
   strcpy(e.comm, "layout-comm");
-  strcpy(e.filename, "/layout/filename");
-  hex("exec_record", &e, sizeof(e));
+  hex("exec_record", &e, X00_EXEC_HEADER_LEN + e.filename_len + e.args_len);
 
-  e.kind = X00_PROC_FORK; e.child_pid = 2002;
-  hex("fork_record", &e, sizeof(e));
+  e.kind = X00_PROC_FORK; e.child_pid = 2002; e.filename_len = 0; e.args_len = 0;
+  hex("fork_record", &e, X00_EXEC_HEADER_LEN);
   e.kind = X00_PROC_EXIT; e.exit_code = (7 << 8); e.child_pid = 0;
-  hex("exit_record", &e, sizeof(e));
+  hex("exit_record", &e, X00_EXEC_HEADER_LEN);
 
   struct x00_access_event a;
   memset(&a, 0xee, sizeof(a));
@@ -202,6 +208,12 @@ function cLayout(): Promise<CLayout> {
 Deno.test("sizeof(struct x00_exec_event) is EXEC_EVENT_SIZE and every offset matches the decoder", async () => {
   const c = await cLayout();
   assert.equal(c.sizes.x00_exec_event, EXEC_EVENT_SIZE);
+  assert.equal(c.sizes.X00_EXEC_HEADER_LEN, EXEC_HEADER_SIZE);
+  assert.equal(
+    c.fields.x00_exec_event!.data![0],
+    EXEC_HEADER_SIZE,
+    "the header ends where data starts",
+  );
   assert.deepEqual(c.fields.x00_exec_event, DECODER_EXEC);
 });
 
