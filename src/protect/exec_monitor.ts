@@ -11,7 +11,7 @@ export interface ExecMonitorOptions {
   forkExit?: boolean;
   /** Only report this cgroup v2 id. */
   cgroupId?: bigint;
-  /** Ring buffer size in bytes (power of two). Default: as compiled (512 KiB, ~4,600 short execs). */
+  /** Ring buffer size in bytes (power of two). Default: as compiled (1 MiB, ~9,300 short execs). */
   ringBufferBytes?: number;
 }
 
