@@ -22,14 +22,7 @@ while [ $# -gt 0 ]; do
 done
 
 bash scripts/build_bpf.sh --check
-mkdir -p build/native
-for lib in libz.so.1 libelf.so.1 libbpf.so.1; do
-  # (awk reads all of ldconfig's output: exiting early would SIGPIPE ldconfig and fail under pipefail)
-  src=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found { found = $NF } END { print found }')
-  [ -n "$src" ] || { echo "compile.sh: $lib not found (apt-get install libbpf1)" >&2; exit 1; }
-  cp -L "$src" "build/native/$lib"
-done
-echo "native libraries: $(ls build/native | tr '\n' ' ')"
+bash scripts/native_libs.sh
 [ "$prepare_only" = 1 ] && exit 0
 
 # shellcheck source=scripts/runtime_flags.sh

@@ -12,6 +12,7 @@
 ref_tree() {
   mkdir -p "$2/build"
   git archive "$1" | tar -x -C "$2"
+  [ -d build/native ] || bash scripts/native_libs.sh >/dev/null
   cp -a build/native "$2/build/"
   (
     cd "$2" && deno install --quiet
