@@ -138,6 +138,17 @@ kernel_pkg() {
 
 KPKG=$(kernel_pkg)
 KDIR=$OUT/kernel/$KPKG
+if [[ ! -s $KDIR/vmlinuz || ! -s $KDIR/release ]] && [[ ${X00_VM_KERNEL:-6.1} =~ ^[0-9]+[.][0-9]+$ ]]; then
+  # A series is about to be downloaded: resolve it with fresh apt lists first. With stale ones, the newest kernel
+  # they name may be gone from the mirror (a security update that bumps the ABI replaces the package), and
+  # asking for it again after an update would still fail.
+  if [[ $APT_UPDATED == 0 ]]; then
+    log "apt-get update (before downloading a kernel)"
+    if apt-get update -qq >&2; then APT_UPDATED=1; else log "apt-get update failed: resolving with the lists there are"; fi
+  fi
+  KPKG=$(kernel_pkg)
+  KDIR=$OUT/kernel/$KPKG
+fi
 if [[ ! -s $KDIR/vmlinuz || ! -s $KDIR/release ]]; then
   log "downloading kernel $KPKG"
   tmp=$OUT/kernel/.download
