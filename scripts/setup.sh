@@ -59,7 +59,10 @@ deno --version | head -1
 [ -f /sys/kernel/security/lsm ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 
 # Dependencies (npm packages pinned in deno.json / deno.lock) into Deno's cache.
-step "caching the npm dependencies pinned in deno.lock" "$NPM_HINT" deno install --frozen
+# The system's trust store as well as Deno's own, as apt and npm use it (a proxy's CA installed there then works
+# without NODE_EXTRA_CA_CERTS).
+step "caching the npm dependencies pinned in deno.lock" "$NPM_HINT" \
+  env DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-mozilla,system}" deno install --frozen
 # BPF objects are committed (and reproducible wherever the clone lives); they are never rebuilt here, so the test
 # suite's check that they match their sources means something. After editing bpf/: deno task build:bpf.
 ls bpf/objects/*.bpf.o >/dev/null 2>&1 || bash scripts/build_bpf.sh

@@ -386,13 +386,16 @@ done
 # The cache lives where the guest expects it (/opt/x00/deno_dir) below its own root, and goes into the image as
 # a cpio archive of its own: faster than copying its thousand files.
 DENO_ROOT=$OUT/deno_root
+# The npm registry may be asked (the cache persists between builds): trust the system's store as well as Deno's own,
+# as apt and npm do (a proxy's CA installed there then works without NODE_EXTRA_CA_CERTS).
+DENO_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
 export DENO_DIR=$ROOT/$DENO_ROOT/opt/x00/deno_dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 mkdir -p "$DENO_DIR"
 if [[ -f $RFS/x00/deno.json || -f $RFS/x00/deno.jsonc ]]; then
-  (cd "$RFS/x00" && "$DENO_BIN" install --quiet) || die "deno install (deno.json imports) failed"
+  (cd "$RFS/x00" && DENO_TLS_CA_STORE=$DENO_CA_STORE "$DENO_BIN" install --quiet) || die "deno install (deno.json imports) failed"
 fi
 if ((${#ENTRIES[@]} > 0)); then
-  (cd "$RFS/x00" && "$DENO_BIN" cache --quiet "${ENTRIES[@]}") || die "deno cache ${ENTRIES[*]} failed"
+  (cd "$RFS/x00" && DENO_TLS_CA_STORE=$DENO_CA_STORE "$DENO_BIN" cache --quiet "${ENTRIES[@]}") || die "deno cache ${ENTRIES[*]} failed"
 fi
 {
   echo "kernel=$(cat "$OUT/kernel.release")"
