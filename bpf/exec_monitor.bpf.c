@@ -77,7 +77,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 {
 	struct x00_exec_event *e;
 	unsigned long arg_start, arg_end, len;
-	__u32 zero = 0, filename_len = 0, args_len = 0, size;
+	__u32 zero = 0, filename_len = 0, args_len = 0, want, size;
 	long n;
 
 	if (!cgroup_selected())
@@ -99,12 +99,12 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		e->args_truncated = 1;
 	}
 	/* The masks keep the verifier's bounds explicit: both lengths are powers of two. */
-	if (len > 0 && bpf_probe_read_user(e->data + filename_len, len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN,
-					   (void *)arg_start) == 0)
-		args_len = len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN;
+	want = len & (X00_ARGS_LEN - 1) ?: X00_ARGS_LEN;
+	if (len > 0 && bpf_probe_read_user(e->data + filename_len, want, (void *)arg_start) == 0)
+		args_len = want;
 	e->args_len = args_len;
 	size = X00_EXEC_HEADER_LEN + filename_len + args_len;
-	if (size > sizeof(*e))
+	if (size > sizeof(*e)) /* never: tells the verifier the copy stays inside the slot */
 		return 0;
 	if (bpf_ringbuf_output(&events, e, size, 0) < 0)
 		__sync_fetch_and_add(&lost_events, 1);

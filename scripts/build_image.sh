@@ -49,8 +49,7 @@ find "$RFS/opt/x00" -name '*_test.ts' -delete
 log "caching the npm dependencies pinned in deno.lock"
 # A fresh DENO_DIR, so the npm registry is asked: trust the system's store as well as Deno's own, as apt and npm do
 # (a proxy's CA installed in the system store then works without NODE_EXTRA_CA_CERTS).
-DENO_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
-(cd "$RFS/opt/x00" && DENO_DIR="$PWD/../deno_dir" DENO_TLS_CA_STORE=$DENO_CA_STORE deno cache --frozen mod.ts src/cli/*.ts >/dev/null 2>&1) ||
+(cd "$RFS/opt/x00" && DENO_DIR="$PWD/../deno_dir" DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system} deno cache --frozen mod.ts src/cli/*.ts >/dev/null 2>&1) ||
   die "deno cache failed: the npm registry must be reachable (or run scripts/setup.sh first)"
 mv "$RFS/opt/deno_dir" "$RFS/opt/x00/deno_dir"
 chmod -R a+rX "$RFS/opt/x00"

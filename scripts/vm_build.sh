@@ -45,11 +45,17 @@ fi
 
 # --- host packages ------------------------------------------------------------------------------------------------
 APT_UPDATED=0
+# apt_update_once [--soft]: apt-get update, once per build; --soft goes on with the lists there are if it fails.
 apt_update_once() {
   if [[ $APT_UPDATED == 0 ]]; then
     log "apt-get update"
-    apt-get update -qq >&2 || die "apt-get update failed"
-    APT_UPDATED=1
+    if apt-get update -qq >&2; then
+      APT_UPDATED=1
+    elif [[ ${1:-} == --soft ]]; then
+      log "apt-get update failed: going on with the lists there are"
+    else
+      die "apt-get update failed"
+    fi
   fi
 }
 
@@ -142,10 +148,7 @@ if [[ ! -s $KDIR/vmlinuz || ! -s $KDIR/release ]] && [[ ${X00_VM_KERNEL:-6.1} =~
   # A series is about to be downloaded: resolve it with fresh apt lists first. With stale ones, the newest kernel
   # they name may be gone from the mirror (a security update that bumps the ABI replaces the package), and
   # asking for it again after an update would still fail.
-  if [[ $APT_UPDATED == 0 ]]; then
-    log "apt-get update (before downloading a kernel)"
-    if apt-get update -qq >&2; then APT_UPDATED=1; else log "apt-get update failed: resolving with the lists there are"; fi
-  fi
+  apt_update_once --soft
   KPKG=$(kernel_pkg)
   KDIR=$OUT/kernel/$KPKG
 fi
@@ -388,14 +391,14 @@ done
 DENO_ROOT=$OUT/deno_root
 # The npm registry may be asked (the cache persists between builds): trust the system's store as well as Deno's own,
 # as apt and npm do (a proxy's CA installed there then works without NODE_EXTRA_CA_CERTS).
-DENO_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
+export DENO_TLS_CA_STORE=${DENO_TLS_CA_STORE:-mozilla,system}
 export DENO_DIR=$ROOT/$DENO_ROOT/opt/x00/deno_dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 mkdir -p "$DENO_DIR"
 if [[ -f $RFS/x00/deno.json || -f $RFS/x00/deno.jsonc ]]; then
-  (cd "$RFS/x00" && DENO_TLS_CA_STORE=$DENO_CA_STORE "$DENO_BIN" install --quiet) || die "deno install (deno.json imports) failed"
+  (cd "$RFS/x00" && "$DENO_BIN" install --quiet) || die "deno install (deno.json imports) failed"
 fi
 if ((${#ENTRIES[@]} > 0)); then
-  (cd "$RFS/x00" && DENO_TLS_CA_STORE=$DENO_CA_STORE "$DENO_BIN" cache --quiet "${ENTRIES[@]}") || die "deno cache ${ENTRIES[*]} failed"
+  (cd "$RFS/x00" && "$DENO_BIN" cache --quiet "${ENTRIES[@]}") || die "deno cache ${ENTRIES[*]} failed"
 fi
 {
   echo "kernel=$(cat "$OUT/kernel.release")"
